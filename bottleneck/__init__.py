@@ -1,0 +1,52 @@
+"""bottleneck: a wine merchant's monthly reporting pipeline as a tree of Luigi tasks.
+
+`luigi --module bottleneck RunMonth --month YYYY-MM` imports this package, which registers the tasks.
+
+The import name is shared with Bottleneck, the numerical library that pandas probes for when it is
+imported. Were that probe to find this package it would fail (no `__version__` yet), warn (an old
+version) or, worse, call into it (a recent one). So the probe is refused with an ImportError, which
+pandas reads as "Bottleneck is not installed", and pandas keeps its own numpy code paths.
+"""
+import sys
+
+__version__ = "1.0.0"
+
+
+def _probed_by_pandas() -> bool:
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "pandas.compat._optional":
+            return True
+        frame = frame.f_back
+    return False
+
+
+if _probed_by_pandas():
+    raise ImportError("this 'bottleneck' is the wine report pipeline, not the Bottleneck numerical library")
+
+if "pandas" not in sys.modules:
+    # pandas' probe would find this half-imported module in sys.modules and read its version:
+    # let it import pandas while this package is out of sys.modules, so it meets the refusal above.
+    _this_package = sys.modules.pop(__name__)
+    try:
+        import pandas  # noqa: F401
+    finally:
+        sys.modules[__name__] = _this_package
+
+from bottleneck import config as _config  # noqa: E402
+
+_config.apply_luigi_defaults()
+
+from bottleneck.tasks import (  # noqa: E402,F401
+    ClassifiedWines,
+    MonthEmail,
+    MonthReport,
+    QualityReport,
+    RawExport,
+    RawManifest,
+    ReconciledProducts,
+    RunMonth,
+    StagedErp,
+    StagedLiaison,
+    StagedWeb,
+)

@@ -1,0 +1,65 @@
+"""The `[bottleneck]` section of luigi.cfg, and the Luigi defaults the pipeline cannot run without."""
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+import luigi
+import luigi.configuration
+
+DEFAULT_LAKE = "./lake"
+
+# Luigi exits 0 when a task fails unless [retcode] says otherwise, and a luigi.cfg in the repo is not
+# read from another folder: so the codes are set here, where any run imports them. A luigi.cfg that
+# sets one keeps its own value. Months run by another worker (already_running, not_run) are not
+# failures: a scaled-out backfill's workers each exit 0 when every month is done.
+RETCODES = {
+    "task_failed": "1",
+    "missing_data": "3",
+    "unhandled_exception": "4",
+    "scheduling_error": "5",
+    "already_running": "0",
+    "not_run": "0",
+}
+
+
+class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after its section
+    lake = luigi.Parameter(
+        default=DEFAULT_LAKE,
+        description="Lake root: s3://bucket/prefix or a local folder. BOTTLENECK_LAKE overrides it.",
+    )
+    timezone = luigi.Parameter(default="Europe/Paris", description="Time zone of the default month.")
+    premium_zscore = luigi.FloatParameter(
+        default=2.0, description="A wine is premium when its price z-score is above this."
+    )
+    max_file_mb = luigi.FloatParameter(default=50.0, description="Largest raw export accepted, in MB.")
+    max_unpacked_mb = luigi.FloatParameter(
+        default=1000.0, description="Largest uncompressed size of a raw workbook accepted, in MB."
+    )
+    retry_seconds = luigi.FloatParameter(
+        default=60.0, description="How long transient lake errors are retried, in seconds."
+    )
+    alert_receivers = luigi.Parameter(default="", description="Operators alerted of failures (comma list).")
+
+
+def settings() -> bottleneck:
+    return bottleneck()
+
+
+def lake_url() -> str:
+    return os.environ.get("BOTTLENECK_LAKE") or settings().lake
+
+
+def current_month() -> dt.date:
+    """The first day of the current month in the configured time zone."""
+    zone = luigi.configuration.get_config().get("bottleneck", "timezone", "Europe/Paris")
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    return today.replace(day=1)
+
+
+def apply_luigi_defaults() -> None:
+    config = luigi.configuration.get_config()
+    if not config.has_section("retcode"):
+        config.add_section("retcode")
+    for name, code in RETCODES.items():
+        if not config.has_option("retcode", name):
+            config.set("retcode", name, code)

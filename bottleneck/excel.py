@@ -1,0 +1,88 @@
+"""Reads one raw xlsx export into rows, refusing files that are not, or not safely, workbooks."""
+import io
+import zipfile
+
+from python_calamine import CalamineWorkbook
+
+from bottleneck.errors import InvalidInputError
+
+HEADER_SEARCH_ROWS = 20
+MB = 1_000_000
+
+
+def read_table(data: bytes, file: str, required: list[str], max_file_mb: float, max_unpacked_mb: float) -> dict:
+    """Columns of the first sheet whose header (within its first rows) names every required column.
+
+    Returns {column: list of values} for the required columns, with `source_row` (the Excel row
+    number) and empty cells as None.
+    """
+    _check_container(data, file, max_file_mb, max_unpacked_mb)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = [workbook.get_sheet_by_index(i).to_python(skip_empty_area=False)
+                  for i in range(len(workbook.sheet_names))]
+    except Exception as error:  # calamine raises its own types for every malformed part
+        raise InvalidInputError(f"{file}: cannot be read as a workbook ({error}); rule 'a valid xlsx file'") from error
+    if not any(sheets):
+        raise InvalidInputError(f"{file}: every sheet is empty; rule 'a sheet with a header and rows'")
+    for rows in sheets:
+        found = _header(rows, required)
+        if found is not None:
+            header_index, header = found
+            return _columns(rows, header_index, header, required, file)
+    first = next(rows for rows in sheets if rows)
+    names = [str(cell) for cell in first[0] if cell not in ("", None)]
+    missing = sorted(set(required) - set(names))
+    raise InvalidInputError(
+        f"{file}: no sheet has a header with column(s) {', '.join(missing)} in its first "
+        f"{HEADER_SEARCH_ROWS} rows (first row found: {', '.join(names) or 'empty'}); "
+        "rule 'required columns present'"
+    )
+
+
+def _check_container(data: bytes, file: str, max_file_mb: float, max_unpacked_mb: float) -> None:
+    if len(data) > max_file_mb * MB:
+        raise InvalidInputError(
+            f"{file}: {len(data) / MB:.1f} MB is over the {max_file_mb:g} MB limit; rule 'max_file_mb'"
+        )
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise InvalidInputError(f"{file}: not an xlsx workbook (not a zip archive); rule 'a valid xlsx file'")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+            if unpacked > max_unpacked_mb * MB:
+                raise InvalidInputError(
+                    f"{file}: unpacks to {unpacked / MB:.0f} MB, over the {max_unpacked_mb:g} MB limit; "
+                    "rule 'max_unpacked_mb' (a zip bomb is refused before it is opened)"
+                )
+            broken = archive.testzip()
+    except zipfile.BadZipFile as error:
+        raise InvalidInputError(f"{file}: truncated or corrupt ({error}); rule 'a valid xlsx file'") from error
+    if broken is not None:
+        raise InvalidInputError(f"{file}: part {broken} is corrupt; rule 'a valid xlsx file'")
+
+
+def _header(rows: list[list], required: list[str]):
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        names = [str(cell).strip() if cell is not None else "" for cell in row]
+        if set(required) <= set(names):
+            return index, names
+    return None
+
+
+def _columns(rows, header_index, header, required, file) -> dict:
+    for name in required:
+        if header.count(name) > 1:
+            raise InvalidInputError(f"{file}: column '{name}' appears {header.count(name)} times in the header; "
+                                    "rule 'unique column names'")
+    body = rows[header_index + 1:]
+    first_row = header_index + 2  # Excel numbers rows from 1, and the header takes one
+    columns = {"source_row": list(range(first_row, first_row + len(body)))}
+    for name in required:
+        position = header.index(name)
+        columns[name] = [_cell(row[position]) if position < len(row) else None for row in body]
+    return columns
+
+
+def _cell(value):
+    return None if value == "" else value

@@ -1,0 +1,62 @@
+"""Turns the bytes of one raw export into its typed, validated staging table."""
+import re
+
+import pandas as pd
+import pandera.errors
+
+from bottleneck import excel
+from bottleneck.errors import InvalidInputError
+from bottleneck.schemas import STAGED
+
+ID_COLUMNS = {"erp": ["product_id"], "web": ["sku"], "liaison": ["product_id", "id_web"]}
+WHOLE_NUMBER_TEXT = re.compile(r"^[+-]?\d+\.0*$")
+FAILURES_SHOWN = 5
+
+
+def required_columns(source: str) -> list[str]:
+    return [name for name in STAGED[source].to_schema().columns if name != "source_row"]
+
+
+def staged_table(source: str, data: bytes, file: str, max_file_mb: float, max_unpacked_mb: float) -> pd.DataFrame:
+    """The typed rows of one export; InvalidInputError lists every failing column and rule at once."""
+    columns = excel.read_table(data, file, required_columns(source), max_file_mb, max_unpacked_mb)
+    for name in ID_COLUMNS[source]:
+        columns[name] = [normalised_id(value) for value in columns[name]]
+    rows = pd.DataFrame(columns)
+    try:
+        return STAGED[source].validate(rows, lazy=True).reset_index(drop=True)
+    except pandera.errors.SchemaErrors as errors:
+        raise InvalidInputError(f"{file}: {schema_failures(errors.failure_cases, rows)}") from None
+
+
+def normalised_id(value):
+    """An id as text: '15298', whether exported as 15298, 15298.0, '15298.0' or ' 15298 '."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, bool):
+        return str(int(value))
+    text = str(value).strip()
+    if WHOLE_NUMBER_TEXT.match(text):
+        text = text.split(".")[0].lstrip("+")
+    return text or None
+
+
+def schema_failures(failure_cases: pd.DataFrame, rows: pd.DataFrame) -> str:
+    """One line a failing column and rule, naming a few failing values and their Excel rows."""
+    coerce_failed = set(failure_cases.loc[failure_cases["check"].astype(str).str.startswith("coerce_dtype"), "column"])
+    lines = []
+    for (column, check), cases in failure_cases.groupby(["column", "check"], sort=False, dropna=False):
+        check = str(check)
+        if column in coerce_failed and not check.startswith("coerce_dtype"):
+            continue  # the type is wrong: its other rules cannot be judged
+        rule = check.replace("coerce_dtype", "type").replace("not_nullable", "not empty")
+        examples = []
+        for _, case in cases.head(FAILURES_SHOWN).iterrows():
+            index = case["index"]
+            where = f" (row {rows.at[index, 'source_row']})" if index is not None and index in rows.index else ""
+            examples.append(f"{case['failure_case']!r}{where}")
+        more = f" and {len(cases) - FAILURES_SHOWN} more" if len(cases) > FAILURES_SHOWN else ""
+        lines.append(f"column '{column}' breaks rule '{rule}': {', '.join(examples)}{more}")
+    return "; ".join(lines)
