@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 
+import backoff
 import duckdb
 import pandas as pd
 
@@ -45,6 +46,7 @@ def sql(name: str) -> str:
     return resources.files("bottleneck").joinpath("sql", f"{name}.sql").read_text()
 
 
+@backoff.on_exception(backoff.expo, duckdb.IOException, max_tries=4)
 def reconciled(staged: dict[str, pd.DataFrame]) -> Reconciliation:
     """The month's products, every row a rule dropped (with the rule), and the row-count funnel."""
     connection = duckdb.connect()

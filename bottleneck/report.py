@@ -1,0 +1,174 @@
+"""The month's deliverables: the Excel workbook and the CSVs, with text never read as a formula."""
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from bottleneck.classify import ORDINARY, PREMIUM
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+WINE_COLUMNS = {
+    "product_id": "Product id", "sku": "Web sku", "post_title": "Wine", "price": "Price (€)",
+    "total_sales": "Units sold", "revenue": "Revenue (€)", "price_zscore": "Price z-score",
+    "stock_quantity": "Stock", "stock_status": "Stock status",
+}
+REJECTED_COLUMNS = {"source_file": "Source file", "source_row": "Excel row", "key": "Key", "rule": "Rule"}
+MONEY_COLUMNS = ("price", "revenue")
+TOP_PRODUCTS = 10
+PRICE_BINS = 20
+
+
+def safe_text(value):
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def wines_csv(wines: pd.DataFrame) -> bytes:
+    table = wines[list(WINE_COLUMNS)].copy()
+    for column in MONEY_COLUMNS:
+        table[column] = table[column].map("{:.2f}".format)
+    table["total_sales"] = table["total_sales"].astype("int64")
+    table["price_zscore"] = table["price_zscore"].map(lambda z: "" if pd.isna(z) else f"{z:.4f}")
+    for column in ("sku", "post_title", "stock_status"):
+        table[column] = table[column].map(safe_text)
+    return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def rejected_csv(rejected_rows: pd.DataFrame) -> bytes:
+    table = rejected_rows[list(REJECTED_COLUMNS)].copy()
+    table["key"] = table["key"].map(safe_text)
+    return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame,
+                    premium_price_floor: float | None, premium_zscore: float) -> bytes:
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {
+        "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+    })
+    formats = {
+        "title": workbook.add_format({"bold": True, "font_size": 16}),
+        "header": workbook.add_format({"bold": True, "bg_color": "#5B2333", "font_color": "#FFFFFF", "border": 1}),
+        "money": workbook.add_format({"num_format": "#,##0.00 €"}),
+        "integer": workbook.add_format({"num_format": "#,##0"}),
+        "zscore": workbook.add_format({"num_format": "0.00"}),
+        "bold": workbook.add_format({"bold": True}),
+        "failed": workbook.add_format({"bg_color": "#F4CCCC"}),
+        "warning": workbook.add_format({"bg_color": "#FFF2CC"}),
+        "passed": workbook.add_format({"bg_color": "#D9EAD3"}),
+    }
+    summary = workbook.add_worksheet("Summary")
+    ranked = wines.sort_values("revenue", ascending=False)
+    sheets = {
+        "All products": ranked, "Premium": ranked[ranked["category"] == PREMIUM],
+        "Ordinary": ranked[ranked["category"] == ORDINARY],
+    }
+    for name, table in sheets.items():
+        _table_sheet(workbook.add_worksheet(name), table, WINE_COLUMNS, formats)
+    _table_sheet(workbook.add_worksheet("Rejected rows"), rejected_rows, REJECTED_COLUMNS, formats)
+    _summary_sheet(workbook, summary, quality, ranked, premium_price_floor, premium_zscore, formats)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def _cells(values: pd.Series) -> list:
+    """Python values xlsxwriter can write: NaN and NA become blank cells, numpy scalars plain numbers."""
+    return [None if _missing(value) else value for value in values.tolist()]
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _table_sheet(sheet, table: pd.DataFrame, columns: dict, formats: dict) -> None:
+    number_formats = {"price": "money", "revenue": "money", "total_sales": "integer",
+                      "stock_quantity": "integer", "price_zscore": "zscore", "source_row": "integer"}
+    for index, (column, title) in enumerate(columns.items()):
+        sheet.write_string(0, index, title, formats["header"])
+        cells = _cells(table[column])
+        for row, value in enumerate(cells, start=1):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                sheet.write_string(row, index, value)
+            else:
+                sheet.write_number(row, index, value)
+        width = max([len(title)] + [len(str(value)) for value in cells[:500]]) + 2
+        sheet.set_column(index, index, min(width, 60), formats.get(number_formats.get(column)))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(table), 1), len(columns) - 1)
+
+
+def _summary_sheet(workbook, sheet, quality, ranked, premium_price_floor, premium_zscore, formats) -> None:
+    sheet.set_column(0, 0, 48)
+    sheet.set_column(1, 2, 22)
+    sheet.set_column(3, 3, 80)
+    sheet.write_string(0, 0, f"BottleNeck monthly report — {quality['month']}", formats["title"])
+    figures = [
+        ("Products", quality["products"], "integer"), ("Premium wines", quality["premium"], "integer"),
+        ("Ordinary wines", quality["ordinary"], "integer"), ("Turnover", quality["turnover"], "money"),
+        ("Premium rule: price z-score above", premium_zscore, "zscore"),
+    ]
+    if premium_price_floor is not None:
+        figures.append(("Premium from a price of", premium_price_floor, "money"))
+    for row, (label, value, number_format) in enumerate(figures, start=2):
+        sheet.write_string(row, 0, label, formats["bold"])
+        sheet.write_number(row, 1, value, formats[number_format])
+    gate_row = len(figures) + 3
+    sheet.write_string(gate_row, 0, "Quality gate", formats["title"])
+    for index, title in enumerate(("Check", "Status", "Observed", "Expected / detail")):
+        sheet.write_string(gate_row + 1, index, title, formats["header"])
+    for row, check in enumerate(quality["checks"], start=gate_row + 2):
+        style = formats.get(check["status"])
+        sheet.write_string(row, 0, check["name"], style)
+        sheet.write_string(row, 1, check["status"], style)
+        sheet.write_string(row, 2, _short(check["observed"]))
+        sheet.write_string(row, 3, _short(check["detail"] or check["expected"]))
+    if len(ranked):
+        _charts(workbook, sheet, ranked, premium_price_floor, row + 3, formats)
+
+
+def _short(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 250 else text[:247] + "..."
+
+
+def _charts(workbook, sheet, ranked, premium_price_floor, first_row, formats) -> None:
+    data = workbook.add_worksheet("Chart data")
+    top = ranked.head(TOP_PRODUCTS)
+    data.write_row(0, 0, ["Wine", "Revenue (€)"], formats["header"])
+    for row, (title, revenue) in enumerate(zip(top["post_title"], top["revenue"]), start=1):
+        data.write_string(row, 0, "" if _missing(title) else str(title))
+        data.write_number(row, 1, float(revenue))
+    bar = workbook.add_chart({"type": "bar"})
+    bar.add_series({"name": "Revenue (€)", "categories": ["Chart data", 1, 0, len(top), 0],
+                    "values": ["Chart data", 1, 1, len(top), 1], "fill": {"color": "#5B2333"}})
+    bar.set_title({"name": f"Top {len(top)} wines by revenue"})
+    bar.set_y_axis({"reverse": True})
+    bar.set_legend({"none": True})
+    bar.set_size({"width": 760, "height": 380})
+    sheet.insert_chart(first_row, 0, bar)
+
+    prices = ranked["price"].astype("float64")
+    counts, edges = np.histogram(prices, bins=PRICE_BINS)
+    premium_counts, _ = np.histogram(prices[ranked["category"] == PREMIUM], bins=edges)
+    data.write_row(0, 3, ["Price band (€)", "Ordinary", "Premium"], formats["header"])
+    for row, (low, high, count, premium) in enumerate(zip(edges[:-1], edges[1:], counts, premium_counts), start=1):
+        data.write_string(row, 3, f"{low:.0f}–{high:.0f}")
+        data.write_number(row, 4, int(count - premium))
+        data.write_number(row, 5, int(premium))
+    histogram = workbook.add_chart({"type": "column", "subtype": "stacked"})
+    for column, name, color in ((4, "Ordinary", "#C9A66B"), (5, "Premium", "#5B2333")):
+        histogram.add_series({"name": name, "categories": ["Chart data", 1, 3, PRICE_BINS, 3],
+                              "values": ["Chart data", 1, column, PRICE_BINS, column],
+                              "fill": {"color": color}, "gap": 10})
+    floor = f" — premium above {premium_price_floor:,.2f} €" if premium_price_floor is not None else ""
+    histogram.set_title({"name": f"Price distribution{floor}"})
+    histogram.set_x_axis({"name": "Price (€)"})
+    histogram.set_y_axis({"name": "Wines"})
+    histogram.set_size({"width": 760, "height": 380})
+    sheet.insert_chart(first_row + 20, 0, histogram)
