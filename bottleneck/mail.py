@@ -271,8 +271,8 @@ def report_receivers() -> list[str]:
 # Delivering
 
 
-class _Refused(Exception):
-    """Some SMTP failure, reworded without credentials, kept apart from the exception that carried it."""
+class NoStartTls(smtplib.SMTPNotSupportedError):
+    """The server offers no STARTTLS, and sending in clear was not asked for."""
 
 
 def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
@@ -293,6 +293,8 @@ def is_transient(error: BaseException) -> bool:
         return 400 <= error.smtp_code < 500
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return True
+    if isinstance(error, smtplib.SMTPException):  # an OSError too, but a protocol failure: permanent
+        return False
     if isinstance(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
         return True
     if isinstance(error, ssl.SSLError):
@@ -312,7 +314,7 @@ def describe(error: BaseException, settings: SmtpSettings) -> str:
         return f"{where} refused every recipient ({refused})"
     if isinstance(error, smtplib.SMTPResponseException):
         return f"{where} replied {_reply(error)}"
-    if isinstance(error, smtplib.SMTPNotSupportedError):
+    if isinstance(error, NoStartTls):
         return (f"{where} does not offer STARTTLS: use [smtp] ssl=true for implicit TLS (port 465), "
                 "or no_tls=true to send in clear on a trusted network")
     if isinstance(error, ssl.SSLCertVerificationError):
@@ -337,7 +339,7 @@ def _send_once(message: EmailMessage, recipients: list[str], settings: SmtpSetti
         if not settings.ssl and not settings.no_tls:
             # Required, not opportunistic: a server (or someone between) that hides STARTTLS gets no password.
             if not connection.has_extn("starttls"):
-                raise smtplib.SMTPNotSupportedError("STARTTLS extension not supported by server.")
+                raise NoStartTls("STARTTLS extension not supported by server.")
             connection.starttls(context=_tls_context(settings))
             connection.ehlo()
         if settings.username and settings.password:

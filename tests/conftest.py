@@ -101,3 +101,137 @@ def s3_env(s3_server, monkeypatch):
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)
     return s3_server.env()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SMTP: aiosmtpd server processes in plain, STARTTLS and implicit TLS modes, with a trustme test CA.
+
+SMTP_LOGIN = "reports@bottleneck.test"
+# Distinctive, so a test can search every output for it.
+SMTP_PASSWORD = "pw-9f3Kq-never-in-output-7Xz"
+
+
+class SmtpServer:
+    """One tests/smtp_server.py process; `start()` again after `stop()` keeps its port and mailbox.
+
+    Received messages land in `maildir` as files; `reject()` makes it refuse every message with a 5xx.
+    """
+
+    def __init__(self, mode: str, port: int, root: Path, tls_files: dict, login: str | None = None):
+        self.mode, self.port, self.login = mode, port, login
+        self.host = "localhost"  # the name on the test certificate
+        self.maildir, self.control = root / "mail", root / "control"
+        self.maildir.mkdir(parents=True, exist_ok=True)
+        self.control.mkdir(parents=True, exist_ok=True)
+        self.ca_bundle = tls_files["ca"]
+        self.tls_files = tls_files
+        self.process = None
+
+    def start(self) -> None:
+        command = [sys.executable, str(REPO / "tests" / "smtp_server.py"), "--port", str(self.port),
+                   "--mode", self.mode, "--maildir", str(self.maildir), "--control", str(self.control)]
+        if self.mode != "plain":
+            command += ["--cert", self.tls_files["cert"], "--key", self.tls_files["key"]]
+        env = dict(os.environ)
+        if self.login:
+            command += ["--login", self.login]
+            env["SMTP_SERVER_PASSWORD"] = SMTP_PASSWORD
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def clear(self) -> None:
+        """Empties the mailbox and accepts mail again; restarts the process if a test left it down."""
+        for file in self.maildir.iterdir():
+            file.unlink()
+        self.accept()
+        if not self.running():
+            self.start()
+
+    def reject(self, reply: str = "554 5.7.1 Message refused by policy") -> None:
+        (self.control / "reject").write_text(reply)
+
+    def accept(self) -> None:
+        (self.control / "reject").unlink(missing_ok=True)
+
+    def received(self) -> list[tuple]:
+        """(message, envelope) of each message received, in order; message parsed by the email package."""
+        import email
+        import email.policy
+        import json
+
+        numbers = sorted(int(path.stem) for path in self.maildir.glob("*.eml"))
+        return [
+            (email.message_from_bytes((self.maildir / f"{n}.eml").read_bytes(), policy=email.policy.default),
+             json.loads((self.maildir / f"{n}.json").read_text()))
+            for n in numbers
+        ]
+
+    def raw(self) -> list[bytes]:
+        return [path.read_bytes() for path in sorted(self.maildir.glob("*.eml"), key=lambda p: int(p.stem))]
+
+    def smtp_options(self, password: str | None = None) -> dict:
+        """The [smtp] options that reach this server (password: the value to write, e.g. '${SMTP_PASSWORD}')."""
+        options = {"host": self.host, "port": str(self.port), "timeout": "5"}
+        if self.mode == "plain":
+            options["no_tls"] = "true"
+        if self.mode == "tls":
+            options["ssl"] = "true"
+        if self.login:
+            options.update(username=self.login, password=password or SMTP_PASSWORD)
+        return options
+
+
+class SmtpServers:
+    """The session's SMTP servers, one per (mode, with login), started on first use."""
+
+    def __init__(self, root: Path):
+        import trustme
+
+        self.root = root
+        ca = trustme.CA()
+        # The certificate names localhost only, so connecting by address tests host-name verification.
+        certificate = ca.issue_cert("localhost")
+        self.tls_files = {"ca": str(root / "ca.pem"), "cert": str(root / "cert.pem"), "key": str(root / "key.pem")}
+        ca.cert_pem.write_to_path(self.tls_files["ca"])
+        certificate.private_key_pem.write_to_path(self.tls_files["key"])
+        with open(self.tls_files["cert"], "wb") as chain:
+            for blob in certificate.cert_chain_pems:
+                chain.write(blob.bytes())
+        self.servers: dict[tuple, SmtpServer] = {}
+
+    def get(self, mode: str, login: bool = False) -> SmtpServer:
+        """A running server in `mode` ('plain', 'starttls' or 'tls'), its mailbox emptied, accepting mail."""
+        key = (mode, login)
+        if key not in self.servers:
+            server = SmtpServer(mode, free_port(), self.root / f"{mode}-{'login' if login else 'open'}",
+                                self.tls_files, SMTP_LOGIN if login else None)
+            server.start()
+            self.servers[key] = server
+        server = self.servers[key]
+        server.clear()
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory):
+    """Real SMTP server processes (aiosmtpd) on loopback: `smtp_server.get('plain'|'starttls'|'tls', login=...)`."""
+    for module in ("aiosmtpd", "trustme"):
+        try:
+            __import__(module)
+        except ImportError:
+            pytest.skip(f"{module} is not installed (pip install -e '.[test]')")
+    servers = SmtpServers(tmp_path_factory.mktemp("smtp"))
+    yield servers
+    servers.stop_all()

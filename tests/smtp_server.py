@@ -50,7 +50,7 @@ def authenticator(login: str, password: str):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == login and (
             auth_data.password.decode() == password
         )
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     return check
 
@@ -78,7 +78,8 @@ def main() -> None:
         kwargs.update(
             authenticator=authenticator(args.login, os.environ["SMTP_SERVER_PASSWORD"]),
             auth_required=True,
-            auth_require_tls=True,
+            # aiosmtpd counts only STARTTLS as TLS; on an implicit-TLS port every session is encrypted.
+            auth_require_tls=args.mode != "tls",
         )
     controller = Controller(
         Mailbox(args.maildir, args.control), hostname="127.0.0.1", port=args.port,

@@ -1,0 +1,129 @@
+"""The operators' failure alert: one email per failed month and run, whatever task failed, from a Luigi event.
+
+Luigi's own error emails are not used: they are skipped when stdout is a terminal, go to [email]
+receiver (the report's readers) and verify no TLS certificate. `install()` turns them off and
+registers this module's handlers instead; `bottleneck` calls it when imported.
+"""
+import collections
+import datetime as dt
+import logging
+import multiprocessing
+import threading
+
+import luigi
+import luigi.configuration
+
+from bottleneck import config, mail
+
+logger = logging.getLogger(__name__)
+
+LOG_LINES = 15
+MONTHS_REMEMBERED = 1200  # one slot a month: a century of backfill in one process
+
+_recent: collections.deque = collections.deque(maxlen=LOG_LINES)
+_alerted = None  # months (as YYYYMM) already alerted, in memory shared with forked Luigi workers
+_install_lock = threading.Lock()
+
+
+class RecentLines(logging.Handler):
+    """Keeps the last few log records in memory, to show what happened before a failure."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _recent.append(self.format(record))
+        except Exception:  # a log line that cannot be formatted must not break the run
+            self.handleError(record)
+
+
+_handler = RecentLines(logging.INFO)
+_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+
+def install() -> None:
+    """Captures recent log lines, alerts on failures, and silences Luigi's own error emails. Idempotent."""
+    global _alerted
+    with _install_lock:
+        if _alerted is not None:
+            return
+        # Created before Luigi forks its workers, so that every worker process sees the same months.
+        _alerted = multiprocessing.Array("i", MONTHS_REMEMBERED)
+        logging.getLogger().addHandler(_handler)
+        settings = luigi.configuration.get_config()
+        if not settings.has_option("email", "format") and not settings.has_option("core", "email-type"):
+            if not settings.has_section("email"):
+                settings.add_section("email")
+            settings.set("email", "format", "none")
+        luigi.Task.event_handler(luigi.Event.FAILURE)(_on_failure)
+        luigi.Task.event_handler(luigi.Event.BROKEN_TASK)(_on_failure)
+        luigi.Task.event_handler(luigi.Event.PROCESS_FAILURE)(_on_failure)
+        luigi.Task.event_handler(luigi.Event.TIMEOUT)(_on_failure)
+
+
+def reset() -> None:
+    """Forgets which months were alerted (a new run in the same process, as in tests) and the log lines."""
+    if _alerted is not None:
+        with _alerted.get_lock():
+            for i in range(len(_alerted)):
+                _alerted[i] = 0
+    _recent.clear()
+
+
+def _first_alert(month: dt.date) -> bool:
+    """True once per month and run, across the forked workers of one Luigi process."""
+    key = month.year * 100 + month.month
+    if _alerted is None:
+        return True
+    with _alerted.get_lock():
+        for i, value in enumerate(_alerted):
+            if value == key:
+                return False
+            if value == 0:
+                _alerted[i] = key
+                return True
+    return True
+
+
+def receivers() -> list[str]:
+    """[bottleneck] alert_receivers, or Luigi's [email] receiver when none is set."""
+    return mail.addresses(config.settings().alert_receivers) or mail.report_receivers()
+
+
+def _month_of(task) -> dt.date:
+    month = getattr(task, "month", None)
+    return month if isinstance(month, dt.date) else config.current_month()
+
+
+def _on_failure(task, error) -> None:
+    # Luigi logs and swallows what a handler raises; this one also must not hide the task's own failure.
+    month = _month_of(task)
+    try:
+        if not _first_alert(month):
+            logger.info("failure of %s: the operators were already alerted for %s", task, f"{month:%Y-%m}")
+            return
+        send_alert(task, error, month)
+    except Exception as problem:  # noqa: BLE001 - the alert is best effort; the run already failed
+        text = mail.smtp_settings().redact(str(problem))
+        logger.error("failure alert for %s not delivered: %s", f"{month:%Y-%m}", text)
+
+
+def error_text(error) -> str:
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}"
+    return str(error)
+
+
+def send_alert(task, error, month: dt.date) -> dict:
+    settings = mail.smtp_settings()
+    operators = receivers()
+    lines = [line for record in list(_recent) for line in record.splitlines()][-3 * LOG_LINES:]
+    message = mail.alert_email(
+        month=f"{month:%Y-%m}", task=str(task), error=settings.redact(error_text(error)),
+        log_lines=[settings.redact(line) for line in lines], sender=mail.sender(), receivers=operators,
+    )
+    if settings.host and not operators:
+        logger.error("failure of %s not alerted: set [bottleneck] alert_receivers", task)
+        return {}
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    record = mail.deliver(message, operators, month, "alert_eml", settings, stamp=stamp)
+    logger.info("operators alerted of the failure of %s (%s)", task, record.get("path") or record["message_id"])
+    return record
