@@ -60,9 +60,9 @@ def synthetic_month(month: dt.date, products: int = 800, seed: int | None = None
     erp.append(list(erp[60]))
     rng.shuffle(web)
     return {
-        "erp": _workbook(ERP_COLUMNS, erp),
-        "web": _workbook(WEB_COLUMNS, web),
-        "liaison": _workbook(LIAISON_COLUMNS, liaison),
+        "erp": xlsx_bytes(ERP_COLUMNS, erp),
+        "web": xlsx_bytes(WEB_COLUMNS, web),
+        "liaison": xlsx_bytes(LIAISON_COLUMNS, liaison),
     }
 
 
@@ -82,7 +82,7 @@ def _web_row(sku, title, sales, post_type, month, rng) -> list:
     ]
 
 
-def _workbook(columns: list[str], rows: list[list]) -> bytes:
+def xlsx_bytes(columns: list[str], rows: list[list]) -> bytes:
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
                                             "strings_to_formulas": False, "strings_to_urls": False})

@@ -46,7 +46,7 @@ def _check_container(data: bytes, file: str, max_file_mb: float, max_unpacked_mb
             f"{file}: {len(data) / MB:.1f} MB is over the {max_file_mb:g} MB limit; rule 'max_file_mb'"
         )
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise InvalidInputError(f"{file}: not an xlsx workbook (not a zip archive); rule 'a valid xlsx file'")
+        raise InvalidInputError(f"{file}: not an xlsx workbook (not a zip archive, or one cut short); rule 'a valid xlsx file'")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())

@@ -1,0 +1,24 @@
+# The two commands: `make demo` (a synthetic month end to end) and `make test` (the test suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test benchmark clean
+
+$(BIN)/.installed: setup.cfg pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,scheduler]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/bottleneck-demo
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+benchmark: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.run $(BENCHMARK_ARGS)
+
+clean:
+	rm -rf $(VENV) lake .pytest_cache

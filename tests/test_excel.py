@@ -1,0 +1,66 @@
+"""The xlsx reader: what it accepts, and the rule it names when it refuses a file."""
+import io
+import zipfile
+
+import pytest
+import xlsxwriter
+
+from bottleneck.demo import xlsx_bytes
+from bottleneck.errors import InvalidInputError
+from bottleneck.excel import read_table
+
+REQUIRED = ["product_id", "id_web"]
+
+
+def read(data: bytes, max_file_mb: float = 50, max_unpacked_mb: float = 1000) -> dict:
+    return read_table(data, "liaison.xlsx", REQUIRED, max_file_mb, max_unpacked_mb)
+
+
+def workbook(sheets: dict[str, list[list]]) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(name)
+        for number, row in enumerate(rows):
+            sheet.write_row(number, 0, row)
+    book.close()
+    return buffer.getvalue()
+
+
+def test_reads_required_columns_with_excel_row_numbers_and_blank_cells_as_none():
+    table = read(xlsx_bytes(["product_id", "other", "id_web"], [[1, "x", "15298"], [2, "y", None]]))
+    assert table == {"source_row": [2, 3], "product_id": [1.0, 2.0], "id_web": ["15298", None]}
+
+
+def test_a_header_lower_down_and_an_extra_sheet_first_are_found():
+    data = workbook({"Notes": [["exported by the ERP"]],
+                     "Data": [["Liaison export"], [], ["product_id", "id_web"], [7, "abc"]]})
+    assert read(data) == {"source_row": [4], "product_id": [7], "id_web": ["abc"]}
+
+
+@pytest.mark.parametrize("data, rule", [
+    (b"product_id,id_web\n1,2\n", "not a zip archive"),
+    (xlsx_bytes(["product_id", "id_web"], [[1, "a"]])[:-200], "or one cut short"),
+    (workbook({"Sheet1": []}), "every sheet is empty"),
+    (xlsx_bytes(["product_id", "web"], [[1, "a"]]), "no sheet has a header with column(s) id_web"),
+    (xlsx_bytes(["product_id", "id_web", "id_web"], [[1, "a", "b"]]), "column 'id_web' appears 2 times"),
+], ids=["csv", "truncated", "empty", "missing-column", "duplicated-column"])
+def test_refusals_name_the_file_and_the_rule(data, rule):
+    with pytest.raises(InvalidInputError) as refusal:
+        read(data)
+    assert "liaison.xlsx" in str(refusal.value)
+    assert rule in str(refusal.value)
+
+
+def test_a_file_over_the_size_limit_is_refused():
+    data = xlsx_bytes(["product_id", "id_web"], [[n, str(n)] for n in range(2000)])
+    with pytest.raises(InvalidInputError, match="over the 0.01 MB limit; rule 'max_file_mb'"):
+        read(data, max_file_mb=0.01)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * 50_000_000)
+    with pytest.raises(InvalidInputError, match="zip bomb"):
+        read(buffer.getvalue(), max_unpacked_mb=10)

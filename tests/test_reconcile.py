@@ -1,0 +1,70 @@
+"""Every cleaning rule of sql/, the join, the rejected rows and the funnel, on tiny tables."""
+from decimal import Decimal
+
+from bottleneck.reconcile import JOIN_RULE, RULES, reconciled, sql
+from tests import frames
+
+
+def month(erp=None, web=None, liaison=None):
+    return {
+        "erp": erp if erp is not None else frames.erp((1, 10.0), (2, 20.5)),
+        "web": web if web is not None else frames.web(("101", 3), ("102", 2)),
+        "liaison": liaison if liaison is not None else frames.liaison((1, "101"), (2, "102")),
+    }
+
+
+def rejected(result):
+    rows = result.rejected_rows
+    return sorted(zip(rows["source_file"], rows["key"].fillna(""), rows["rule"]))
+
+
+def test_every_rule_has_its_sql_file():
+    for rule in RULES:
+        assert "SELECT" in sql(rule.view).upper()
+
+
+def test_clean_month_joins_everything_and_computes_revenue_in_cents():
+    result = reconciled(month())
+    assert result.products[["product_id", "sku", "revenue"]].values.tolist() == [[1, "101", 30.0], [2, "102", 41.0]]
+    assert result.turnover == Decimal("71.00")
+    assert result.rejected_rows.empty
+
+
+def test_turnover_is_exact_where_floats_are_not():
+    result = reconciled(month(erp=frames.erp((1, 0.1), (2, 0.2)), web=frames.web(("101", 3), ("102", 3))))
+    assert result.turnover == Decimal("0.90")
+
+
+def test_erp_price_not_above_zero_is_rejected():
+    result = reconciled(month(erp=frames.erp((1, 10.0), (2, -8.0))))
+    assert result.products["product_id"].tolist() == [1]
+    assert ("erp.xlsx", "2", "price must be above 0") in rejected(result)
+
+
+def test_web_keeps_products_with_a_sku_once():
+    web = frames.web(("101", 3), ("101", 3), ("102", 2), ("102", None, "attachment", None), (None, 4))
+    result = reconciled(month(web=web))
+    assert result.products["sku"].tolist() == ["101", "102"]
+    assert sorted(rule for file, key, rule in rejected(result) if file == "web.xlsx") == [
+        "duplicate row", "post_type must be 'product'", "sku must be present"]
+
+
+def test_liaison_without_id_web_is_rejected_and_the_join_loss_is_recorded():
+    result = reconciled(month(liaison=frames.liaison((1, "101"), (2, None))))
+    assert result.products["product_id"].tolist() == [1]
+    assert ("liaison.xlsx", "2", "id_web must be present") in rejected(result)
+    assert ("erp.xlsx", "2", JOIN_RULE) in rejected(result)
+    assert ("web.xlsx", "102", JOIN_RULE) in rejected(result)
+
+
+def test_funnel_counts_each_stage():
+    web = frames.web(("101", 3), ("102", 2), ("x", None, "attachment", None))
+    result = reconciled(month(erp=frames.erp((1, 10.0), (2, 20.5), (3, 0.0)), web=web))
+    assert [stage["rows"] for stage in result.funnel["erp"]] == [3, 2, 2, 2]
+    assert [stage["rows"] for stage in result.funnel["web"]] == [3, 2, 2, 2, 2]
+    assert result.funnel["products"] == 2
+
+
+def test_an_empty_month_reconciles_to_nothing():
+    result = reconciled(month(erp=frames.erp(), web=frames.web(), liaison=frames.liaison()))
+    assert result.products.empty and result.turnover == Decimal("0.00")

@@ -1,0 +1,66 @@
+"""Staging: raw rows to typed tables, ids normalised, every schema failure named at once."""
+import pandas as pd
+import pytest
+
+from bottleneck.demo import xlsx_bytes
+from bottleneck.errors import InvalidInputError
+from bottleneck.schemas import StagedErp
+from bottleneck.staging import normalised_id, required_columns, staged_table
+
+ERP = ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"]
+
+
+def stage(source, columns, rows):
+    return staged_table(source, xlsx_bytes(columns, rows), f"2020-08 {source}.xlsx", 50, 1000)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (15298, "15298"), (15298.0, "15298"), ("15298.0", "15298"), (" 15298 ", "15298"),
+    ("bon-cadeau-25-euros", "bon-cadeau-25-euros"), ("13127-1", "13127-1"), (None, None), ("  ", None),
+])
+def test_ids_are_normalised_to_text(raw, expected):
+    assert normalised_id(raw) == expected
+
+
+def test_required_columns_come_from_the_schema():
+    assert required_columns("erp") == ERP
+    assert required_columns("liaison") == ["product_id", "id_web"]
+
+
+def test_erp_is_typed():
+    table = stage("erp", ERP, [[3847, 1, 24.2, 0, "outofstock"], [" 3848 ", 0, -8, -2, "instock"]])
+    StagedErp.validate(table)
+    assert table["product_id"].tolist() == [3847, 3848]
+    assert table["source_row"].tolist() == [2, 3]
+    assert str(table["product_id"].dtype) == "Int64"
+
+
+def test_web_skus_stored_as_numbers_or_text_become_the_same_text():
+    table = stage("web", ["sku", "total_sales", "post_type", "post_title"],
+                  [[15298, 3, "product", "A"], ["15299.0", 1, "product", "B"], [None, None, "attachment", None]])
+    assert table["sku"].tolist()[:2] == ["15298", "15299"]
+    assert pd.isna(table["sku"].tolist()[2])
+
+
+def test_every_failing_column_and_rule_is_listed_with_its_row():
+    with pytest.raises(InvalidInputError) as refusal:
+        stage("erp", ERP, [[1, 1, "abc", 0, "instock"], [2, 5, 12.345, 3, "instock"], [None, 1, 3.5, 1, "x"]])
+    message = str(refusal.value)
+    assert message.startswith("2020-08 erp.xlsx: ")
+    assert "column 'price' breaks rule 'type('float64')': 'abc' (row 2)" in message
+    assert "column 'onsale_web' breaks rule 'isin([0, 1])': 5 (row 3)" in message
+    assert "column 'product_id' breaks rule 'not empty'" in message and "(row 4)" in message
+
+
+def test_prices_must_be_in_whole_cents_and_sales_whole_and_positive():
+    with pytest.raises(InvalidInputError, match="price in whole cents"):
+        stage("erp", ERP, [[1, 1, 12.345, 0, "instock"]])
+    with pytest.raises(InvalidInputError, match="total_sales a whole number"):
+        stage("web", ["sku", "total_sales", "post_type", "post_title"], [["1", 2.5, "product", "A"]])
+    with pytest.raises(InvalidInputError, match="greater_than_or_equal_to"):
+        stage("web", ["sku", "total_sales", "post_type", "post_title"], [["1", -2, "product", "A"]])
+
+
+def test_a_month_with_no_rows_stages_an_empty_typed_table():
+    table = stage("liaison", ["product_id", "id_web"], [])
+    assert len(table) == 0 and list(table.columns) == ["source_row", "product_id", "id_web"]
