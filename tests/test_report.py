@@ -1,0 +1,88 @@
+"""The workbook and the CSVs: figures, formats, and text that never runs as a formula."""
+import csv
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from bottleneck.classify import classified_wines
+from bottleneck.report import rejected_csv, report_workbook, safe_text, wines_csv
+
+HOSTILE_TITLES = ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
+
+
+def wines(titles=("Château Simone 2016", "Mas Amiel 2015", "Domaine Huet 2018")):
+    prices = [24.2, 34.3, 300.0][: len(titles)]
+    products = pd.DataFrame({
+        "product_id": range(1, len(titles) + 1), "sku": [str(100 + n) for n in range(len(titles))],
+        "post_title": list(titles), "price": prices, "total_sales": [3.0] * len(titles),
+        "revenue": [price * 3 for price in prices], "stock_quantity": [5] * len(titles),
+        "stock_status": ["instock"] * len(titles), "onsale_web": [1] * len(titles),
+    })
+    return classified_wines(products, premium_zscore=1.0)
+
+
+def quality_of(table):
+    premium = int((table["category"] == "premium").sum())
+    return {"month": "2020-08", "products": len(table), "premium": premium, "ordinary": len(table) - premium,
+            "turnover": float(table["revenue"].sum()),
+            "checks": [{"name": "product_id unique", "level": "error", "status": "passed", "observed": 0,
+                        "expected": 0, "detail": ""}]}
+
+
+REJECTED = pd.DataFrame({"source_file": ["erp.xlsx", "web.xlsx"], "source_row": [3, 4],
+                         "key": ["5017", "=1+1"], "rule": ["price must be above 0", "duplicate row"]})
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_formula_triggers_are_neutralised(title):
+    assert safe_text(title) == "'" + title
+    assert safe_text("Château Simone") == "Château Simone" and safe_text(12) == 12
+
+
+def test_wines_csv_has_a_header_utf8_text_and_cents():
+    rows = list(csv.reader(io.StringIO(wines_csv(wines()).decode("utf-8"))))
+    assert rows[0] == ["product_id", "sku", "post_title", "price", "total_sales", "revenue", "price_zscore",
+                       "stock_quantity", "stock_status"]
+    assert rows[1][:6] == ["1", "100", "Château Simone 2016", "24.20", "3", "72.60"]
+
+
+def test_hostile_titles_stay_text_in_the_csv():
+    rows = list(csv.reader(io.StringIO(wines_csv(wines(HOSTILE_TITLES[:3])).decode("utf-8"))))
+    assert [row[2] for row in rows[1:]] == ["'" + title for title in HOSTILE_TITLES[:3]]
+    assert rejected_csv(REJECTED).decode().splitlines()[2] == "web.xlsx,4,'=1+1,duplicate row"
+
+
+def open_workbook(table):
+    data = report_workbook(quality_of(table), table.sort_values("revenue"), REJECTED, 250.0, 1.0)
+    return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def test_workbook_sheets_figures_and_layout():
+    book = open_workbook(wines())
+    assert book.sheetnames == ["Summary", "All products", "Premium", "Ordinary", "Rejected rows", "Chart data"]
+    summary = book["Summary"]
+    figures = {summary.cell(row, 1).value: summary.cell(row, 2).value for row in range(3, 9)}
+    assert figures["Products"] == 3 and figures["Premium wines"] == 1 and figures["Ordinary wines"] == 2
+    assert figures["Turnover"] == pytest.approx(1075.5)
+    assert "€" in summary.cell(6, 2).number_format
+    assert len(summary._charts) == 2
+    products = book["All products"]
+    assert products.freeze_panes == "A2" and products.auto_filter.ref == "A1:I4"
+    assert products["D2"].value == 300.0 and "0.00" in products["D2"].number_format  # most revenue first
+    assert [cell.value for cell in book["Premium"]["C"]][1:] == ["Domaine Huet 2018"]
+    assert book["Rejected rows"]["C3"].value == "=1+1" and book["Rejected rows"]["C3"].data_type == "s"
+
+
+def test_hostile_titles_are_text_cells_in_the_workbook():
+    book = open_workbook(wines(HOSTILE_TITLES[:3]))
+    cells = [cell for cell in book["All products"]["C"]][1:]
+    assert {cell.value for cell in cells} == set(HOSTILE_TITLES[:3])
+    assert all(cell.data_type == "s" for cell in cells)
+
+
+def test_an_empty_month_still_makes_a_workbook():
+    empty = wines(())
+    book = open_workbook(empty)
+    assert book["Summary"].cell(3, 2).value == 0 and book["All products"].max_row == 1
