@@ -189,6 +189,13 @@ class SmtpServer:
         return options
 
 
+    def settings_kwargs(self) -> dict:
+        """Keyword arguments of bottleneck.mail.SmtpSettings that reach this server."""
+        return {"host": self.host, "port": self.port, "ssl": self.mode == "tls", "no_tls": self.mode == "plain",
+                "username": self.login, "password": SMTP_PASSWORD if self.login else None, "timeout": 5.0,
+                "ca_bundle": self.ca_bundle, "retry_seconds": 20.0}
+
+
 class SmtpServers:
     """The session's SMTP servers, one per (mode, with login), started on first use."""
 

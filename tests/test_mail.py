@@ -1,0 +1,285 @@
+"""bottleneck.mail: composing the emails, and sending them to a real SMTP server process on loopback."""
+import datetime as dt
+import email
+import email.policy
+import smtplib
+import socket
+import ssl
+import threading
+import time
+
+import luigi.configuration
+import pytest
+
+from bottleneck import lake, mail
+from bottleneck.errors import DeliveryError
+from tests.conftest import SMTP_LOGIN, SMTP_PASSWORD
+
+MONTH = dt.date(2024, 5, 1)
+QUALITY = {
+    "month": "2024-05",
+    "products": 573,
+    "premium": 30,
+    "ordinary": 543,
+    "turnover": 70568.6,
+    "checks": [
+        {"name": "product_id unique", "level": "error", "status": "passed", "observed": 0, "expected": 0, "detail": ""},
+        {"name": "no negative stock in erp.xlsx", "level": "warning", "status": "warning", "observed": 2,
+         "expected": 0, "detail": "product_id with negative stock: <b>Château Lagrange</b> & Fils"},
+        {"name": "row-count funnel per source", "level": "info", "status": "passed",
+         "observed": {"erp": 825, "web": 1428}, "expected": None, "detail": ""},
+    ],
+}
+ATTACHMENTS = {
+    "report.xlsx": bytes(range(256)) * 4,  # every byte value, as a binary workbook has
+    "premium_wines.csv": "product_id;name;price\r\n4001;Château d'Yquem;320.00\r\n".encode("utf-8"),
+    "ordinary_wines.csv": b"product_id;name;price\n4002;Muscadet;9.90\n\n\xe9\n",  # LF, blank line, latin-1 byte
+}
+
+
+def parsed(message) -> email.message.EmailMessage:
+    return email.message_from_bytes(bytes(message), policy=email.policy.default)
+
+
+def bodies(message) -> tuple[str, str]:
+    return (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content())
+
+
+def attachments_of(message) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
+
+
+@pytest.fixture
+def luigi_options():
+    """Sets luigi.cfg options for one test, restoring what was there after."""
+    config = luigi.configuration.get_config()
+    saved = []
+
+    def set_option(section: str, option: str, value: str) -> None:
+        if not config.has_section(section):
+            config.add_section(section)
+        old = config.get(section, option, raw=True) if config.has_option(section, option) else None
+        saved.append((section, option, old))
+        config.set(section, option, value)
+
+    yield set_option
+    for section, option, old in reversed(saved):
+        if old is None:
+            config.remove_option(section, option)
+        else:
+            config.set(section, option, old)
+
+
+@pytest.fixture
+def local_lake(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path / "lake"))
+    return tmp_path / "lake"
+
+
+def report_message(receivers=("pm@bottleneck.test",)):
+    return mail.report_email(QUALITY, ATTACHMENTS, sender="reports@bottleneck.test", receivers=list(receivers))
+
+
+# ------------------------------------------------------------------------------------------------- composing
+
+
+def test_money_has_thousands_separators_cents_and_euro_sign():
+    assert mail.money(70568.6) == "70,568.60 €"
+    assert mail.money(0.1 + 0.2) == "0.30 €"
+    assert mail.money(1234567) == "1,234,567.00 €"
+
+
+def test_report_email_carries_figures_gate_warnings_and_files_unchanged():
+    message = parsed(report_message())
+    assert "2024-05" in message["Subject"]
+    assert message["To"] == "pm@bottleneck.test"
+    text, page = bodies(message)
+    for body in (text, page):
+        for figure in ("573", "30", "543", "70,568.60 €", "product_id unique", "no negative stock in erp.xlsx"):
+            assert figure in body
+    assert "Warnings" in text and "product_id with negative stock: <b>Château Lagrange</b> & Fils" in text
+    assert attachments_of(message) == ATTACHMENTS
+    types = {part.get_filename(): part.get_content_type() for part in message.iter_attachments()}
+    assert types["report.xlsx"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert types["premium_wines.csv"] == "text/csv"
+
+
+def test_report_email_prefers_exact_cents_when_recorded():
+    quality = {**QUALITY, "turnover": 70568.59999, "turnover_cents": 7056860}
+    text, _ = bodies(parsed(mail.report_email(quality, {}, sender="a@b.test", receivers=["c@d.test"])))
+    assert "Turnover: 70,568.60 €" in text
+
+
+def test_html_escapes_names_and_details():
+    _, page = bodies(parsed(report_message()))
+    assert "<b>Château" not in page
+    assert "&lt;b&gt;Château Lagrange&lt;/b&gt; &amp; Fils" in page
+
+
+def test_report_without_warnings_says_so():
+    quality = {**QUALITY, "checks": QUALITY["checks"][:1]}
+    message = parsed(mail.report_email(quality, {}, sender="a@b.test", receivers=["c@d.test"]))
+    assert "No warnings." in bodies(message)[0]
+    assert "warning" not in message["Subject"]
+
+
+def test_alert_names_month_task_error_log_and_rerun_command():
+    message = parsed(mail.alert_email(
+        month="2024-05", task="QualityReport(month=2024-05)", error="QualityGateError: <script>x</script> failed",
+        log_lines=["INFO luigi: running StagedErp", "ERROR luigi: failed QualityReport"],
+        sender="ops@bottleneck.test", receivers=["oncall@bottleneck.test"],
+    ))
+    assert "2024-05" in message["Subject"] and "QualityReport" in message["Subject"]
+    text, page = bodies(message)
+    for body in (text, page):
+        assert "QualityReport(month=2024-05)" in body
+        assert "bottleneck-run RunMonth --month 2024-05" in body
+        assert "running StagedErp" in body
+    assert "QualityGateError: <script>x</script> failed" in text
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+def test_addresses_reads_a_comma_list():
+    assert mail.addresses("a@x.test, Ops <b@x.test>,") == ["a@x.test", "b@x.test"]
+    assert mail.addresses("") == []
+
+
+# ------------------------------------------------------------------------------------------------ settings
+
+
+def test_without_smtp_host_the_embedded_default_writes_eml(luigi_options, local_lake):
+    assert not mail.smtp_host_configured()
+    assert mail.smtp_settings().host == ""
+    message = report_message()
+    record = mail.deliver(message, ["pm@bottleneck.test"], MONTH, "email_eml")
+    stored = lake.read_bytes(lake.target(MONTH, "email_eml"))
+    assert record["transport"] == "eml" and record["path"] == lake.target(MONTH, "email_eml").path
+    assert attachments_of(email.message_from_bytes(stored, policy=email.policy.default)) == ATTACHMENTS
+
+
+def test_settings_come_from_luigi_smtp_section_with_password_from_environment(luigi_options, monkeypatch):
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
+    for option, value in {"host": "mail.bottleneck.test", "port": "587", "username": SMTP_LOGIN,
+                          "password": "${SMTP_PASSWORD}", "timeout": "7"}.items():
+        luigi_options("smtp", option, value)
+    luigi_options("bottleneck", "smtp_ca_bundle", "/etc/ssl/corp-ca.pem")
+    luigi_options("bottleneck", "smtp_retry_seconds", "42")
+    settings = mail.smtp_settings()
+    assert (settings.host, settings.port, settings.timeout, settings.password) == (
+        "mail.bottleneck.test", 587, 7.0, SMTP_PASSWORD)
+    assert (settings.ca_bundle, settings.retry_seconds) == ("/etc/ssl/corp-ca.pem", 42.0)
+    assert SMTP_PASSWORD not in repr(settings)
+    assert settings.redact(f"said {SMTP_PASSWORD}!") == "said ********!"
+
+
+@pytest.mark.parametrize("error, transient", [
+    (ConnectionRefusedError(111, "refused"), True),
+    (socket.timeout("timed out"), True),
+    (smtplib.SMTPServerDisconnected("gone"), True),
+    (smtplib.SMTPResponseException(421, b"try later"), True),
+    (smtplib.SMTPDataError(451, b"local error"), True),
+    (smtplib.SMTPRecipientsRefused({"a@x.test": (450, b"busy")}), True),
+    (smtplib.SMTPRecipientsRefused({"a@x.test": (450, b"busy"), "b@x.test": (550, b"no such user")}), False),
+    (smtplib.SMTPDataError(554, b"refused"), False),
+    (smtplib.SMTPAuthenticationError(535, b"bad credentials"), False),
+    (smtplib.SMTPNotSupportedError("no AUTH"), False),
+    (ssl.SSLCertVerificationError("untrusted"), False),
+])
+def test_transient_failures_are_told_from_permanent_ones(error, transient):
+    assert mail.is_transient(error) is transient
+
+
+# ----------------------------------------------------------------------------------------- real SMTP server
+
+
+@pytest.mark.parametrize("mode, login", [("plain", False), ("starttls", True), ("tls", True)])
+def test_sends_in_every_mode_and_the_message_arrives_whole(smtp_server, mode, login):
+    server = smtp_server.get(mode, login=login)
+    settings = mail.SmtpSettings(**server.settings_kwargs())
+    message = report_message(["pm@bottleneck.test", "cfo@bottleneck.test"])
+    refused = mail.send(message, ["pm@bottleneck.test", "cfo@bottleneck.test"], settings)
+    assert refused == {}
+    [(received, envelope)] = server.received()
+    assert envelope["rcpt_tos"] == ["pm@bottleneck.test", "cfo@bottleneck.test"]
+    assert envelope["login"] == (SMTP_LOGIN if login else None)
+    assert received["Message-ID"] == message["Message-ID"]
+    assert attachments_of(received) == ATTACHMENTS
+    assert "70,568.60 €" in bodies(received)[0]
+    assert SMTP_PASSWORD.encode() not in server.raw()[0]
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+def test_an_untrusted_certificate_fails_at_once_naming_the_ca_option(smtp_server, mode):
+    server = smtp_server.get(mode, login=True)
+    settings = mail.SmtpSettings(**{**server.settings_kwargs(), "ca_bundle": ""})
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match="not trusted.*smtp_ca_bundle"):
+        mail.send(report_message(), ["pm@bottleneck.test"], settings)
+    assert time.monotonic() - started < 5
+    assert server.received() == []
+
+
+def test_the_host_name_is_verified(smtp_server):
+    server = smtp_server.get("tls", login=True)
+    settings = mail.SmtpSettings(**{**server.settings_kwargs(), "host": "127.0.0.1"})  # not on the certificate
+    with pytest.raises(DeliveryError, match="not trusted"):
+        mail.send(report_message(), ["pm@bottleneck.test"], settings)
+
+
+def test_starttls_is_required_unless_no_tls_is_set(smtp_server):
+    server = smtp_server.get("plain")
+    settings = mail.SmtpSettings(**{**server.settings_kwargs(), "no_tls": False})
+    with pytest.raises(DeliveryError, match="does not offer STARTTLS"):
+        mail.send(report_message(), ["pm@bottleneck.test"], settings)
+    assert server.received() == []
+
+
+def test_a_5xx_rejection_fails_at_once_with_the_reply(smtp_server):
+    server = smtp_server.get("starttls", login=True)
+    server.reject("554 5.7.1 Message refused by policy")
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match="permanent failure, not retried.*554 5.7.1 Message refused by policy"):
+        mail.send(report_message(), ["pm@bottleneck.test"], mail.SmtpSettings(**server.settings_kwargs()))
+    assert time.monotonic() - started < 5
+
+
+def test_a_refused_login_fails_at_once_without_showing_the_password(smtp_server, caplog):
+    server = smtp_server.get("starttls", login=True)
+    wrong = "wrong-" + SMTP_PASSWORD
+    settings = mail.SmtpSettings(**{**server.settings_kwargs(), "password": wrong})
+    with pytest.raises(DeliveryError, match="refused the login") as failure:
+        mail.send(report_message(), ["pm@bottleneck.test"], settings)
+    assert wrong not in str(failure.value) and SMTP_LOGIN not in str(failure.value)
+    assert failure.value.__cause__ is None and failure.value.__context__ is not None  # suppressed, not chained
+    assert wrong not in caplog.text
+    assert server.received() == []
+
+
+def test_server_down_then_back_within_the_retry_window_still_delivers(smtp_server, caplog):
+    server = smtp_server.get("tls", login=True)
+    server.stop()
+    restart = threading.Timer(3.0, server.start)
+    restart.start()
+    try:
+        mail.send(report_message(), ["pm@bottleneck.test"], mail.SmtpSettings(**server.settings_kwargs()))
+    finally:
+        restart.join()
+    assert len(server.received()) == 1
+    assert "refused the connection" in caplog.text and "retrying" in caplog.text
+    assert SMTP_PASSWORD not in caplog.text
+
+
+def test_a_server_that_stays_down_is_given_up_after_the_retry_window(smtp_server):
+    server = smtp_server.get("plain")
+    server.stop()
+    settings = mail.SmtpSettings(**{**server.settings_kwargs(), "retry_seconds": 2.0})
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match=r"gave up after \d+ attempts.*refused the connection"):
+        mail.send(report_message(), ["pm@bottleneck.test"], settings)
+    assert time.monotonic() - started < 10
+    server.start()
+
+
+def test_no_recipients_is_a_clear_error():
+    with pytest.raises(DeliveryError, match=r"no recipients: set \[email\] receiver"):
+        mail.send(report_message(), [], mail.SmtpSettings(host="localhost"))
