@@ -1,0 +1,54 @@
+"""Helpers to lay months in a lake and run the real `bottleneck-run` command against it."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bottleneck.demo import ERP_COLUMNS, LIAISON_COLUMNS, xlsx_bytes
+
+BIN = Path(sys.executable).parent
+SOURCES = ("erp", "web", "liaison")
+
+
+def raw_folder(lake: Path, month: str = "2020-08") -> Path:
+    folder = lake / "raw" / month[:4] / month[5:]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def copy_month(source: Path, lake: Path, month: str = "2020-08") -> Path:
+    folder = raw_folder(lake, month)
+    for name in SOURCES:
+        shutil.copy(source / f"{name}.xlsx", folder / f"{name}.xlsx")
+    return folder
+
+
+def write_tiny_month(lake: Path, erp_rows, web_rows, liaison_rows, month: str = "2020-08") -> Path:
+    """A hand-made month: erp (product_id, onsale_web, price, stock_quantity, stock_status),
+    web (sku, total_sales, post_type, post_title), liaison (product_id, id_web)."""
+    folder = raw_folder(lake, month)
+    (folder / "erp.xlsx").write_bytes(xlsx_bytes(ERP_COLUMNS, erp_rows))
+    (folder / "web.xlsx").write_bytes(xlsx_bytes(["sku", "total_sales", "post_type", "post_title"], web_rows))
+    (folder / "liaison.xlsx").write_bytes(xlsx_bytes(LIAISON_COLUMNS, liaison_rows))
+    return folder
+
+
+def run(args: list[str], lake: str | Path, cwd: Path, env: dict | None = None, command: str = "bottleneck-run",
+        timeout: float = 300) -> subprocess.CompletedProcess:
+    """Runs the command as a user would, from a folder holding no luigi.cfg."""
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("AWS_", "BOTTLENECK_", "LUIGI_", "SMTP_"))}
+    environment.update({"BOTTLENECK_LAKE": str(lake), "LUIGI_CONFIG_PATH": str(cwd / "absent.cfg")})
+    environment.update(env or {})
+    return subprocess.run([str(BIN / command), *args], cwd=cwd, env=environment, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def run_month(lake, cwd, month: str = "2020-08", env: dict | None = None, task: str = "RunMonth"):
+    return run([task, "--month", month, "--local-scheduler"], lake, cwd, env)
+
+
+def files_under(folder: Path) -> dict[str, int]:
+    """Every file below a folder, with its modification time in nanoseconds."""
+    return {str(path.relative_to(folder)): path.stat().st_mtime_ns for path in folder.rglob("*") if path.is_file()}
