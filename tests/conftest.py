@@ -242,3 +242,33 @@ def smtp_server(tmp_path_factory):
     servers = SmtpServers(tmp_path_factory.mktemp("smtp"))
     yield servers
     servers.stop_all()
+
+
+@pytest.fixture
+def luigi_options():
+    """Sets luigi.cfg options for one test, restoring what was there after."""
+    import luigi.configuration
+
+    config = luigi.configuration.get_config()
+    saved = []
+
+    def set_option(section: str, option: str, value: str) -> None:
+        if not config.has_section(section):
+            config.add_section(section)
+        old = config.get(section, option, raw=True) if config.has_option(section, option) else None
+        saved.append((section, option, old))
+        config.set(section, option, value)
+
+    yield set_option
+    for section, option, old in reversed(saved):
+        if old is None:
+            config.remove_option(section, option)
+        else:
+            config.set(section, option, old)
+
+
+@pytest.fixture
+def local_lake(tmp_path, monkeypatch):
+    """A local lake for one test, through BOTTLENECK_LAKE (inherited by forked Luigi workers)."""
+    monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path / "lake"))
+    return tmp_path / "lake"

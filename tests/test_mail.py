@@ -8,7 +8,6 @@ import ssl
 import threading
 import time
 
-import luigi.configuration
 import pytest
 
 from bottleneck import lake, mail
@@ -47,33 +46,6 @@ def bodies(message) -> tuple[str, str]:
 
 def attachments_of(message) -> dict[str, bytes]:
     return {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
-
-
-@pytest.fixture
-def luigi_options():
-    """Sets luigi.cfg options for one test, restoring what was there after."""
-    config = luigi.configuration.get_config()
-    saved = []
-
-    def set_option(section: str, option: str, value: str) -> None:
-        if not config.has_section(section):
-            config.add_section(section)
-        old = config.get(section, option, raw=True) if config.has_option(section, option) else None
-        saved.append((section, option, old))
-        config.set(section, option, value)
-
-    yield set_option
-    for section, option, old in reversed(saved):
-        if old is None:
-            config.remove_option(section, option)
-        else:
-            config.set(section, option, old)
-
-
-@pytest.fixture
-def local_lake(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path / "lake"))
-    return tmp_path / "lake"
 
 
 def report_message(receivers=("pm@bottleneck.test",)):
