@@ -39,6 +39,11 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
         default=60.0, description="How long transient lake errors are retried, in seconds."
     )
     alert_receivers = luigi.Parameter(default="", description="Operators alerted of failures (comma list).")
+    scheduler_fallback = luigi.BoolParameter(
+        default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        description="bottleneck-run: when the central scheduler cannot be reached at start, warn and run "
+                    "with the local scheduler instead of failing (the visualiser never blocks the report).",
+    )
 
 
 def settings() -> bottleneck:
@@ -56,10 +61,17 @@ def current_month() -> dt.date:
     return today.replace(day=1)
 
 
+# Luigi's pid lock is keyed on the command line alone: it would stop a run of the same month in
+# another lake, and exit 0 ("already running") having done nothing. Runs of one month are kept apart
+# by the lake itself (atomic outputs, and the email's lock), so the pid lock is off unless set.
+CORE = {"no_lock": "true"}
+
+
 def apply_luigi_defaults() -> None:
     config = luigi.configuration.get_config()
-    if not config.has_section("retcode"):
-        config.add_section("retcode")
-    for name, code in RETCODES.items():
-        if not config.has_option("retcode", name):
-            config.set("retcode", name, code)
+    for section, defaults in (("retcode", RETCODES), ("core", CORE)):
+        if not config.has_section(section):
+            config.add_section(section)
+        for name, value in defaults.items():
+            if not config.has_option(section, name):
+                config.set(section, name, value)

@@ -37,6 +37,8 @@ LAYOUT = {
     "email_receipt": "reports/{yyyy}/{mm}/email.json",
     "email_eml": "reports/{yyyy}/{mm}/email.eml",
     "alert_eml": "alerts/{yyyy}/{mm}/{stamp}-alert.eml",
+    # bottleneck.lock: one object a month and guarded step (e.g. email), held while the step runs.
+    "lock": "locks/{yyyy}/{mm}/{name}.lock",
 }
 
 
@@ -61,7 +63,7 @@ def location(month: dt.date, dataset: str, **fields) -> str:
 def target(month: dt.date, dataset: str, **fields) -> luigi.target.FileSystemTarget:
     path = location(month, dataset, **fields)
     if path.startswith("s3://"):
-        return S3Target(path, format=luigi.format.Nop, client=s3_client())
+        return RetriedS3Target(path, format=luigi.format.Nop, client=s3_client())
     return luigi.LocalTarget(path, format=luigi.format.Nop)
 
 
@@ -124,9 +126,16 @@ def read_text(file: luigi.target.FileSystemTarget) -> str:
     return read_bytes(file).decode("utf-8")
 
 
-@_retried
 def exists(file: luigi.target.FileSystemTarget) -> bool:
-    return file.exists()
+    return file.exists()  # retried by RetriedS3Target itself
+
+
+class RetriedS3Target(S3Target):
+    """An S3 target whose exists(), which Luigi's complete() calls, rides out a lake briefly unreachable."""
+
+    @_retried
+    def exists(self) -> bool:
+        return super().exists()
 
 
 @_retried
