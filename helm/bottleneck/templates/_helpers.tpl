@@ -70,6 +70,9 @@ app.kubernetes.io/part-of: bottleneck
 {{- $_ := set $core "local_scheduler" "true" }}
 {{- end }}
 {{- $bottleneck := dict "lake" .Values.lake "timezone" .Values.timeZone "alert_receivers" (join ", " .Values.alertRecipients) }}
+{{- with .Values.smtp.caBundle }}
+{{- $_ := set $bottleneck "smtp_ca_bundle" . }}
+{{- end }}
 {{- $smtp := dict }}
 {{- if .Values.smtp.host }}
 {{- $_ := set $smtp "host" .Values.smtp.host }}
@@ -171,6 +174,9 @@ spec:
           readOnly: true
         - name: tmp
           mountPath: /tmp
+        {{- with $root.Values.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
   volumes:
     - name: config
       configMap:
@@ -181,6 +187,9 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $root.Values.tmpSizeLimit }}
+    {{- with $root.Values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   {{- with $root.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}

@@ -1,0 +1,283 @@
+"""The plain manifests (kubectl kustomize k8s/) and the chart (helm template), validated against the
+Kubernetes schemas and checked on the fields that decide whether the monthly run works and is safe."""
+import configparser
+import shutil
+
+import pytest
+
+from tests.deploy.conftest import CHART, HERE, K8S, find, objects, run
+
+PRODUCTION = HERE / "values-production.yaml"
+
+
+def luigi_cfg(configmap: dict, key: str = "luigi.cfg") -> configparser.ConfigParser:
+    # No interpolation: ${SMTP_PASSWORD} must stay as written, for Luigi to read from the environment.
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(configmap["data"][key])
+    return parser
+
+
+def container(pod_template: dict, name: str = "bottleneck") -> dict:
+    return next(c for c in pod_template["spec"]["containers"] if c["name"] == name)
+
+
+def env_of(c: dict) -> dict:
+    return {item["name"]: item.get("value", item.get("valueFrom")) for item in c.get("env", [])}
+
+
+def mounted_volume(pod_template: dict, c: dict, path: str) -> dict:
+    mount = next(m for m in c["volumeMounts"] if m["mountPath"] == path)
+    return next(v for v in pod_template["spec"]["volumes"] if v["name"] == mount["name"])
+
+
+def assert_hardened(pod_template: dict, c: dict) -> None:
+    pod = pod_template["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True and pod["runAsUser"] == 10001
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    sc = c["securityContext"]
+    assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"] and not sc["capabilities"].get("add")
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "emptyDir" in mounted_volume(pod_template, c, "/tmp"), "/tmp must be a writable emptyDir"
+    for bound in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(c["resources"][bound]), f"{bound} missing"
+
+
+def check_worker_pod(docs: list[dict], pod_template: dict, secret_name: str) -> configparser.ConfigParser:
+    """A pod that runs the pipeline: hardened, luigi.cfg mounted where LUIGI_CONFIG_PATH says, the
+    secrets referenced by name; returns the luigi.cfg it reads."""
+    spec = pod_template["spec"]
+    c = container(pod_template)
+    assert spec["restartPolicy"] == "Never"
+    assert_hardened(pod_template, c)
+    env = env_of(c)
+    config_path = env["LUIGI_CONFIG_PATH"]
+    folder, _, filename = config_path.rpartition("/")
+    volume = mounted_volume(pod_template, c, folder)
+    configmap = find(docs, "ConfigMap")
+    assert volume["configMap"]["name"] == configmap["metadata"]["name"]
+    item = next(i for i in volume["configMap"]["items"] if i["path"] == filename)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        ref = env[name]["secretKeyRef"]
+        assert ref == {"name": secret_name, "key": name, "optional": True}, "AWS keys: optional, web identity works"
+    accounts = [d for d in docs if d["kind"] == "ServiceAccount"]
+    if accounts:
+        assert spec["serviceAccountName"] == accounts[0]["metadata"]["name"]
+    cfg = luigi_cfg(configmap, item["key"])
+    if cfg.has_option("smtp", "username"):
+        assert cfg.get("smtp", "password") == "${SMTP_PASSWORD}", "the SMTP password comes from the environment"
+        assert env["SMTP_PASSWORD"]["secretKeyRef"] == {"name": secret_name, "key": "SMTP_PASSWORD"}
+    assert "SMTP_PASSWORD" not in configmap["data"][item["key"]].replace("${SMTP_PASSWORD}", "")
+    return cfg
+
+
+def check_cronjob(docs, *, schedule, time_zone, secret_name, scheduler, image) -> configparser.ConfigParser:
+    cron = find(docs, "CronJob")
+    spec = cron["spec"]
+    assert spec["schedule"] == schedule and spec["timeZone"] == time_zone
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["startingDeadlineSeconds"] > 0
+    assert spec["successfulJobsHistoryLimit"] >= 1 and spec["failedJobsHistoryLimit"] >= 1
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] >= 0 and job["activeDeadlineSeconds"] > 0 and job["ttlSecondsAfterFinished"] > 0
+    rule = job["podFailurePolicy"]["rules"][0]
+    assert rule["action"] == "FailJob" and {3, 6, 7} <= set(rule["onExitCodes"]["values"])
+    c = container(job["template"])
+    assert c["image"] == image
+    assert c["command"] == ["bottleneck-run", "RunMonth"] and not c.get("args"), "the current month, nothing pinned"
+    cfg = check_worker_pod(docs, job["template"], secret_name)
+    assert cfg.get("bottleneck", "timezone") == time_zone, "the month and the schedule share one time zone"
+    if scheduler is None:
+        assert cfg.getboolean("core", "local_scheduler") and not cfg.has_option("core", "scheduler_host")
+    else:
+        assert (cfg.get("core", "scheduler_host"), cfg.getint("core", "scheduler_port")) == scheduler
+    return cfg
+
+
+def check_luigid(docs: list[dict]) -> None:
+    """luigid: the workers' scheduler_host is its Service; state and history on its PVC; metrics on."""
+    service, deployment = find(docs, "Service", "scheduler"), find(docs, "Deployment", "scheduler")
+    cfg = luigi_cfg(find(docs, "ConfigMap"))
+    assert cfg.get("core", "scheduler_host") == service["metadata"]["name"]
+    port = service["spec"]["ports"][0]
+    assert cfg.getint("core", "scheduler_port") == port["port"]
+    template = deployment["spec"]["template"]
+    assert all(template["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items())
+    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    c = container(template, "luigid")
+    assert_hardened(template, c)
+    command = c["command"]
+    assert command[0] == "luigid" and command[command.index("--port") + 1] == str(c["ports"][0]["containerPort"])
+    state_path = command[command.index("--state-path") + 1]
+    state_volume = mounted_volume(template, c, state_path.rpartition("/")[0])
+    pvc = find(docs, "PersistentVolumeClaim", "scheduler")
+    assert state_volume["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"]["port"] in ("http", c["ports"][0]["containerPort"])
+    folder = env_of(c)["LUIGI_CONFIG_PATH"].rpartition("/")[0]
+    config_volume = mounted_volume(template, c, folder)
+    luigid_cfg = luigi_cfg(find(docs, "ConfigMap"), config_volume["configMap"]["items"][0]["key"])
+    assert luigid_cfg.getboolean("scheduler", "record_task_history")
+    assert luigid_cfg.get("scheduler", "metrics_collector") == "prometheus"
+    assert luigid_cfg.get("task_history", "db_connection") == f"sqlite:///{state_path.rpartition('/')[0]}/task-history.db"
+
+
+def check_backfill(docs, job: dict, *, start, stop, parallelism, workers, secret_name) -> None:
+    assert job["spec"]["parallelism"] == parallelism
+    command = container(job["spec"]["template"])["command"]
+    assert command[:4] == ["bottleneck-run", "RangeMonthly", "--of", "RunMonth"]
+    options = dict(zip(command[4::2], command[5::2]))
+    assert (options["--start"], options["--stop"], options["--workers"]) == (start, stop, str(workers))
+    cfg = check_worker_pod(docs, job["spec"]["template"], secret_name)
+    assert cfg.has_option("core", "scheduler_host"), "backfill pods share the months through the central scheduler"
+
+
+# ------------------------------------------------------------------------- plain manifests
+
+
+@pytest.fixture(scope="module")
+def kustomized(kubectl):
+    text = run([kubectl, "kustomize", str(K8S)]).stdout
+    return objects(text), text
+
+
+def test_kustomization_is_valid_kubernetes(kustomized, validate):
+    validate(kustomized[1])
+    validate(kustomized[1], version="1.29.0")
+
+
+def test_kustomized_cronjob_runs_the_month_hardened_against_luigid(kustomized):
+    docs, _ = kustomized
+    secret = find(docs, "Secret")
+    assert {"SMTP_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(secret["stringData"])
+    assert all(doc["metadata"]["namespace"] == "bottleneck" for doc in docs)
+    check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name=secret["metadata"]["name"],
+                  scheduler=("bottleneck-luigid", 8082), image="ghcr.io/example/bottleneck:1.0.0")
+    check_luigid(docs)
+
+
+def test_serviceaccount_shows_the_web_identity_annotation_commented():
+    text = (K8S / "serviceaccount.yaml").read_text()
+    assert "#   eks.amazonaws.com/role-arn:" in text
+
+
+def test_kustomized_backfill_job_is_valid_and_uses_the_central_scheduler(kubectl, kustomized, validate):
+    text = run([kubectl, "kustomize", str(K8S / "backfill")]).stdout
+    validate(text)
+    (job,) = objects(text)
+    docs = kustomized[0] + [job]
+    assert job["metadata"]["namespace"] == "bottleneck"
+    check_backfill(docs, job, start="2025-01", stop="2026-01", parallelism=3, workers=1,
+                   secret_name=find(docs, "Secret")["metadata"]["name"])
+
+
+# ------------------------------------------------------------------------- chart
+
+
+def test_chart_lints_strictly_with_default_and_production_values(helm):
+    helm("lint", "--strict", str(CHART))
+    helm("lint", "--strict", str(CHART), "--values", str(PRODUCTION))
+
+
+def test_chart_default_rendering_is_valid_and_matches_the_plain_manifests(render_chart, validate):
+    docs, text = render_chart()
+    validate(text)
+    validate(text, version="1.29.0")
+    # The chart creates no Secret until it is given a value for one; the refs stay optional.
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    cfg = check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name="bottleneck",
+                        scheduler=("bottleneck-luigid", 8082), image="ghcr.io/example/bottleneck:1.0.0")
+    assert cfg.get("bottleneck", "lake") == "s3://bottleneck-lake/reports"
+    check_luigid(docs)
+    assert not [d for d in docs if d["kind"] == "Job" and "helm.sh/hook" not in d["metadata"].get("annotations", {})]
+
+
+def test_chart_production_values_reach_every_field(render_chart, validate):
+    docs, text = render_chart(PRODUCTION, release="wine")
+    validate(text)
+    assert not [d for d in docs if d["kind"] in ("Secret", "Deployment", "PersistentVolumeClaim", "Service")]
+    cfg = check_cronjob(docs, schedule="30 6 1 * *", time_zone="America/New_York",
+                        secret_name="wine-reports-credentials", scheduler=("luigid.ops.svc.cluster.local", 8099),
+                        image="registry.example.org/wine/bottleneck:2.3.4")
+    assert dict(cfg["bottleneck"]) == {
+        "lake": "s3://prod-wine-lake/monthly", "timezone": "America/New_York",
+        "alert_receivers": "oncall@example.org", "premium_zscore": "2.5",
+        "smtp_ca_bundle": "/etc/bottleneck-ca/ca.pem"}
+    assert dict(cfg["smtp"]) == {"host": "mail.example.org", "port": "465", "ssl": "true", "no_tls": "false",
+                                 "timeout": "20", "username": "reports@example.org", "password": "${SMTP_PASSWORD}"}
+    assert dict(cfg["email"]) == {"sender": "reports@example.org", "receiver": "ceo@example.org, sales@example.org"}
+    cron = find(docs, "CronJob")
+    assert cron["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [3, 6, 7, 8]
+    c = container(cron["spec"]["jobTemplate"]["spec"]["template"])
+    assert c["imagePullPolicy"] == "Always" and c["resources"]["limits"] == {"cpu": "4", "memory": "6Gi"}
+    env = env_of(c)
+    assert env["AWS_ENDPOINT_URL"] == "https://minio.storage.svc:9000" and env["AWS_DEFAULT_REGION"] == "us-east-1"
+    account = find(docs, "ServiceAccount")
+    assert account["metadata"]["name"] == "wine-reports"
+    assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/wine-reports"}
+    job = next(d for d in docs if d["kind"] == "Job" and "helm.sh/hook" not in d["metadata"].get("annotations", {}))
+    assert job["metadata"]["name"] == "wine-bottleneck-backfill-2023-04-2024-04"
+    check_backfill(docs, job, start="2023-04", stop="2024-04", parallelism=4, workers=2,
+                   secret_name="wine-reports-credentials")
+
+
+def test_chart_without_any_scheduler_runs_with_the_local_one(render_chart, validate):
+    docs, text = render_chart(sets={"scheduler.enabled": False})
+    validate(text)
+    check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name="bottleneck", scheduler=None,
+                  image="ghcr.io/example/bottleneck:1.0.0")
+
+
+def test_chart_creates_the_secret_from_values_when_no_existing_secret_is_named(render_chart):
+    docs, _ = render_chart(sets={"smtp.host": "smtp.example.com", "smtp.username": "me@example.com",
+                                 "secretValues.smtpPassword": "s3cret"})
+    secret = find(docs, "Secret")
+    assert secret["stringData"] == {"SMTP_PASSWORD": "s3cret"}
+    assert "s3cret" not in str(find(docs, "ConfigMap")) + str(find(docs, "CronJob"))
+    env = env_of(container(find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]))
+    assert env["SMTP_PASSWORD"]["secretKeyRef"] == {"name": secret["metadata"]["name"], "key": "SMTP_PASSWORD"}
+
+
+@pytest.mark.parametrize("sets, message", [
+    ({"smtp.tls": "maybe"}, "smtp.tls"),
+    ({"backfill.start": "2025-13"}, "backfill.start"),
+    ({"schedule": "every month"}, "schedule"),
+    ({"email.recipients[0]": "not-an-address"}, "email.recipients"),
+    ({"sheduler.enabled": False}, "sheduler"),
+    ({"smtp.host": "smtp.example.com", "smtp.username": "me@example.com"}, "SMTP_PASSWORD"),
+])
+def test_chart_refuses_wrong_values_with_a_message_naming_them(helm, sets, message):
+    args = ["template", "x", str(CHART)]
+    for key, value in sets.items():
+        args += ["--set-string" if isinstance(value, str) else "--set", f"{key}={value}"]
+    result = helm(*args, check=False)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_helm_test_pod_checks_the_cronjob_configuration_from_its_image(render_chart):
+    docs, _ = render_chart(PRODUCTION)
+    test_pod = next(d for d in docs if d["kind"] == "Pod")
+    assert test_pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    cron_pod = find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]
+    c, cron = container(test_pod), container(cron_pod)
+    for field in ("image", "env", "volumeMounts", "securityContext"):
+        assert c[field] == cron[field], f"the test pod differs from the CronJob in {field}"
+    assert test_pod["spec"]["volumes"] == cron_pod["spec"]["volumes"]
+    script = c["command"][-1]
+    assert c["command"][:2] == ["python", "-c"] and "import bottleneck" in script and "bottleneck-run" in script
+    compile(script, "check_config.py", "exec")
+
+
+def test_notes_tell_how_to_run_a_month_by_hand(helm, tmp_path):
+    # helm renders NOTES.txt only when installing, which needs a cluster: render a copy as a template.
+    chart = tmp_path / "bottleneck"
+    shutil.copytree(CHART, chart)
+    (chart / "templates" / "NOTES.txt").rename(chart / "notes.txt")
+    (chart / "templates" / "notes.yaml").write_text('notes: {{ tpl (.Files.Get "notes.txt") . | toJson }}\n')
+    rendered = helm("template", "wine", str(chart), "--namespace", "reports", "--show-only", "templates/notes.yaml")
+    notes = objects(rendered.stdout)[0]["notes"]
+    assert "kubectl create job -n reports --from=cronjob/wine-bottleneck wine-bottleneck-manual-" in notes
+    assert "helm test wine -n reports" in notes
+    assert "kubectl port-forward -n reports svc/wine-bottleneck-luigid 8082:8082" in notes
