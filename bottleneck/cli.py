@@ -1,9 +1,17 @@
 """`bottleneck-run`: Luigi's own command line with the package preloaded and typed exit codes."""
+import contextlib
+import io
 import sys
+import urllib.error
+import urllib.request
 
 import luigi
+import luigi.cmdline_parser
+import luigi.configuration
+import luigi.interface
 import luigi.retcodes
 
+from bottleneck import config
 from bottleneck.errors import PipelineError
 
 
@@ -16,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--module" not in argv and not any(arg.startswith("--module=") for arg in argv):
         argv = ["--module", "bottleneck", *argv]
+    argv = with_reachable_scheduler(argv)
     typed_failures = []
 
     @luigi.Task.event_handler(luigi.Event.FAILURE)
@@ -30,6 +39,52 @@ def main(argv: list[str] | None = None) -> None:
         if code and typed_failures:
             code = typed_failures[0].exit_code
         sys.exit(code)
+
+
+def central_scheduler(argv: list[str]) -> tuple[str | None, bool]:
+    """The URL of the central scheduler this command would use (None: local scheduler), and whether
+    to fall back to the local one when it is down; both as Luigi reads them, config and flags."""
+    try:
+        # Parsed as Luigi will parse it; a usage error is left for Luigi itself to report, once.
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            with luigi.cmdline_parser.CmdlineParser.global_instance(argv):
+                core = luigi.interface.core()
+                fallback = config.settings().scheduler_fallback
+    except (Exception, SystemExit):
+        return None, False
+    if core.local_scheduler or core.help or core.help_all:
+        return None, fallback
+    return core.scheduler_url or f"http://{core.scheduler_host}:{core.scheduler_port}/", fallback
+
+
+def reachable(url: str) -> bool:
+    """True when something answers HTTP at the scheduler's URL (an error page still proves it is up)."""
+    if not url.startswith(("http://", "https://")):
+        return True  # e.g. http+unix://: left to Luigi's own client
+    timeout = luigi.configuration.get_config().getfloat("core", "rpc-connect-timeout", 10.0)
+    try:
+        urllib.request.urlopen(url, timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def with_reachable_scheduler(argv: list[str]) -> list[str]:
+    """The arguments, with `--local-scheduler` added when the central scheduler is down at start.
+
+    A report must not wait for the visualiser: without the fallback Luigi would retry the scheduler
+    ([core] rpc_retry_attempts x rpc_retry_wait, 90 s by default) and then fail the run.
+    `[bottleneck] scheduler_fallback = false` keeps Luigi's behaviour.
+    """
+    url, fallback = central_scheduler(argv)
+    if url is None or not fallback or reachable(url):
+        return argv
+    print(f"WARNING: bottleneck-run: the central scheduler at {url} cannot be reached; running with the "
+          "local scheduler instead (not shown in the visualiser, no sharing of work with other workers; "
+          "[bottleneck] scheduler_fallback = false to fail instead)", file=sys.stderr, flush=True)
+    return [*argv, "--local-scheduler"]
 
 
 if __name__ == "__main__":

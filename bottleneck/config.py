@@ -75,3 +75,20 @@ def apply_luigi_defaults() -> None:
         for name, value in defaults.items():
             if not config.has_option(section, name):
                 config.set(section, name, value)
+    _backfill_defaults(config)
+
+
+def _backfill_defaults(config) -> None:
+    """`RangeMonthly --of RunMonth --start YYYY-MM --stop YYYY-MM` backfills every month asked for.
+
+    Luigi's RangeMonthly silently skips months older than `months_back` (13 by default) before now,
+    so a backfill of 2020 would do nothing: here it reaches back to 2000-01, the earliest month.
+    Imported explicitly, as Luigi's autoloading of range tasks is deprecated.
+    """
+    import luigi.tools.range  # noqa: F401 - registers RangeMonthly for the command line
+
+    if not config.has_section("RangeMonthly"):
+        config.add_section("RangeMonthly")
+    if not config.has_option("RangeMonthly", "months_back"):
+        today = dt.date.today()
+        config.set("RangeMonthly", "months_back", str((today.year - 2000) * 12 + today.month))
