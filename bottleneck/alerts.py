@@ -15,7 +15,7 @@ import luigi.configuration
 
 from bottleneck import config, mail
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"luigi-interface.{__name__}")
 
 LOG_LINES = 15
 MONTHS_REMEMBERED = 1200  # one slot a month: a century of backfill in one process

@@ -22,7 +22,8 @@ import luigi.notifications
 from bottleneck import lake
 from bottleneck.errors import DeliveryError
 
-logger = logging.getLogger(__name__)
+# A child of Luigi's interface logger, so that these lines show wherever Luigi's own do.
+logger = logging.getLogger(f"luigi-interface.{__name__}")
 
 ATTACHMENTS = ("report.xlsx", "premium_wines.csv", "ordinary_wines.csv")
 MIME_TYPES = {
@@ -90,11 +91,14 @@ def _subject(text: str) -> str:
     return f"{prefix} {text}".strip() if prefix else text
 
 
-def _text_table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+def _text_gate(checks: list[dict]) -> list[str]:
+    # One line a check rather than a padded table: an observed value can be a long JSON object.
+    lines = []
+    for c in checks:
+        line = (f"[{c.get('status', '')}] {c.get('name', '')} ({c.get('level', '')}): "
+                f"observed {_shown(c.get('observed'))}, expected {_shown(c.get('expected'))}")
+        lines.append(line + (f" - {c['detail']}" if c.get("detail") else ""))
+    return lines
 
 
 def _html_table(header: list[str], rows: list[list[str]]) -> str:
@@ -132,7 +136,7 @@ def report_email(quality: dict, attachments: dict[str, bytes], *, sender: str, r
 
     text = [f"BottleNeck wine report for {month}", "", *(f"{name}: {value}" for name, value in figures), ""]
     text += ["Warnings:", *(f"- {line}" for line in warning_lines), ""] if warnings else ["No warnings.", ""]
-    text += ["Quality gate:", _text_table([gate_header, *gate_rows]) if gate_rows else "(no checks recorded)", ""]
+    text += ["Quality gate:", *(_text_gate(checks) or ["(no checks recorded)"]), ""]
     text += ["Attached: " + ", ".join(attachments), ""]
 
     page = [
