@@ -96,13 +96,26 @@ def _is_permanent(error: Exception) -> bool:
 
 
 def _retried(function):
-    return backoff.on_exception(
+    retried = backoff.on_exception(
         backoff.expo,
         (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, *TRANSIENT),
         giveup=_is_permanent,
         max_time=lambda: config.settings().retry_seconds,
         max_value=8,
     )(function)
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            return retried(*args, **kwargs)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, *TRANSIENT) as error:
+            if _is_permanent(error):
+                raise
+            # Typed (exit code 9) once the retry window is spent; the message holds no credential.
+            raise LakeError(f"lake {lake_url()} unreachable for [bottleneck] retry_seconds="
+                            f"{config.settings().retry_seconds:g}s: {type(error).__name__}: {error}") from error
+
+    return call
 
 
 @_retried

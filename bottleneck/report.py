@@ -1,4 +1,5 @@
 """The month's deliverables: the Excel workbook and the CSVs, with text never read as a formula."""
+import datetime as dt
 import io
 import math
 
@@ -50,6 +51,8 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
     workbook = xlsxwriter.Workbook(buffer, {
         "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
     })
+    # A fixed creation date (the month's first day) instead of now: a re-run gives the same bytes.
+    workbook.set_properties({"created": dt.datetime.strptime(quality["month"], "%Y-%m")})
     formats = {
         "title": workbook.add_format({"bold": True, "font_size": 16}),
         "header": workbook.add_format({"bold": True, "bg_color": "#5B2333", "font_color": "#FFFFFF", "border": 1}),

@@ -43,6 +43,56 @@ class MonthTask(luigi.Task):
     def target(self, dataset: str) -> luigi.target.FileSystemTarget:
         return lake.target(self.month, dataset)
 
+    def complete(self) -> bool:
+        """Done when the outputs exist and were made from the raw exports now in the lake.
+
+        When that cannot be told (the lake unreachable) or is false (an export replaced after its month
+        ran), the error is also raised as a FAILURE event, so it is alerted and exits with its own code
+        as a failure in run() would, instead of a bare scheduling error.
+        """
+        try:
+            done = super().complete()
+            if done:
+                raw_unchanged(self.month)
+            return done
+        except Exception as error:
+            self.trigger_event(luigi.Event.FAILURE, self, error)
+            raise
+
+
+_raw_verified: set = set()  # months whose raw exports matched their recorded sha256, in this process
+
+
+def raw_unchanged(month: dt.date) -> None:
+    """Refuses a month whose raw exports differ from the sha256 recorded when it ran.
+
+    The records are the month's manifest (work/) and quality.json (reports/): the outputs were made
+    from those bytes, and mixing them with a new export would give a report of two different months.
+    """
+    if month in _raw_verified:
+        return
+    records = []
+    for dataset, key in (("raw_manifest", None), ("quality_json", "raw_files")):
+        file = lake.target(month, dataset)
+        if lake.exists(file):
+            record = json.loads(lake.read_text(file))
+            records.append((file.path, record.get(key, {}) if key else record))
+    changed = []
+    for source in lake.SOURCES:
+        raw = lake.target(month, f"raw_{source}")
+        recorded = {where: files[source]["sha256"] for where, files in records if source in files}
+        if not recorded or not lake.exists(raw):
+            continue
+        actual = hashlib.sha256(lake.read_bytes(raw)).hexdigest()
+        if set(recorded.values()) != {actual}:
+            changed.append(f"{raw.path} is now sha256 {actual[:16]}..., not as recorded in {', '.join(recorded)}")
+    if changed:
+        raise InvalidInputError(
+            f"{month:%Y-%m}: raw export replaced after the month was processed: {'; '.join(changed)}; rule 'raw "
+            "exports are fixed once a month starts': the outputs are kept and nothing is mixed with them. To "
+            "re-process the month on purpose, see the README, 'Re-processing a month'")
+    _raw_verified.add(month)
+
 
 class RawExport(luigi.ExternalTask):
     """One raw export of the month, dropped in the lake by the merchant's systems."""
