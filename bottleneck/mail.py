@@ -1,4 +1,5 @@
 """The month's emails: composing the report and the failure alert, and delivering them by SMTP or as .eml."""
+import base64
 import datetime as dt
 import hashlib
 import html
@@ -10,7 +11,7 @@ import ssl
 import time
 import warnings
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
@@ -144,7 +145,8 @@ def report_email(quality: dict, attachments: dict[str, bytes], *, sender: str, r
         _html_table(["Figure", "Value"], [list(row) for row in figures]),
     ]
     if warnings:
-        page += ["<h2>Warnings</h2>", "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in warning_lines) + "</ul>"]
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in warning_lines)
+        page += ["<h2>Warnings</h2>", f"<ul>{items}</ul>"]
     else:
         page += ["<p>No warnings.</p>"]
     page += ["<h2>Quality gate</h2>", _html_table(gate_header, gate_rows)]
@@ -184,7 +186,8 @@ def alert_email(*, month: str, task: str, error: str, log_lines: list[str], send
         f"<h1>BottleNeck run for {html.escape(month)} failed</h1>",
         _html_table(["", ""], [["Month", month], ["Failed task", task], ["Time", when.isoformat(timespec="seconds")]]),
         "<h2>Error</h2>", f"<pre>{html.escape(error)}</pre>",
-        "<h2>Log lines before the failure</h2>", f"<pre>{html.escape(chr(10).join(log_lines) or '(none captured)')}</pre>",
+        "<h2>Log lines before the failure</h2>",
+        f"<pre>{html.escape(chr(10).join(log_lines) or '(none captured)')}</pre>",
         "<h2>Re-run</h2><p>When the cause is fixed, run the month again (finished tasks are not redone):</p>",
         f"<pre>{html.escape(rerun)}</pre>",
     ]
@@ -223,8 +226,6 @@ class SmtpSettings:
 
     def redact(self, text: str) -> str:
         """The text with the password (and the base64 of what AUTH sends) blotted out."""
-        import base64
-
         if not self.password:
             return text
         secrets = {self.password, base64.b64encode(self.password.encode()).decode()}
@@ -389,7 +390,8 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
 
 
 def digest(attachments: dict[str, bytes]) -> dict:
-    return {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in attachments.items()}
+    return {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in attachments.items()}
 
 
 def deliver(message: EmailMessage, recipients: list[str], month: dt.date, eml_dataset: str,

@@ -255,3 +255,12 @@ def test_a_server_that_stays_down_is_given_up_after_the_retry_window(smtp_server
 def test_no_recipients_is_a_clear_error():
     with pytest.raises(DeliveryError, match=r"no recipients: set \[email\] receiver"):
         mail.send(report_message(), [], mail.SmtpSettings(host="localhost"))
+
+
+def test_the_eml_goes_to_an_s3_lake_too(s3_env, s3_server, monkeypatch):
+    s3_server.client().create_bucket(Bucket="mail-lake")
+    monkeypatch.setenv("BOTTLENECK_LAKE", "s3://mail-lake/prod")
+    record = mail.deliver(report_message(), ["pm@bottleneck.test"], MONTH, "email_eml", mail.SmtpSettings(host=""))
+    assert record["path"] == "s3://mail-lake/prod/reports/2024/05/email.eml"
+    body = s3_server.client().get_object(Bucket="mail-lake", Key="prod/reports/2024/05/email.eml")["Body"].read()
+    assert attachments_of(email.message_from_bytes(body, policy=email.policy.default)) == ATTACHMENTS
