@@ -272,3 +272,87 @@ def local_lake(tmp_path, monkeypatch):
     """A local lake for one test, through BOTTLENECK_LAKE (inherited by forked Luigi workers)."""
     monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path / "lake"))
     return tmp_path / "lake"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# luigid: a real central scheduler process on loopback, with its own state file and task history database.
+
+
+class Luigid:
+    """One `luigid` process: state pickle, task history (sqlite) and Prometheus metrics in `root`."""
+
+    def __init__(self, root: Path, port: int):
+        self.root, self.port = root, port
+        self.url = f"http://127.0.0.1:{port}/"
+        self.history_db = root / "task-history.sqlite"
+        self.log = root / "luigid.log"
+        self.process = None
+
+    def config_text(self) -> str:
+        """The luigid configuration under test; k8s/ and the chart carry the same options."""
+        return (
+            "[scheduler]\n"
+            f"state_path = {self.root / 'state.pickle'}\n"
+            "record_task_history = true\n"
+            "metrics_collector = prometheus\n"
+            "[task_history]\n"
+            f"db_connection = sqlite:///{self.history_db}\n"
+        )
+
+    def start(self) -> None:
+        executable = shutil.which("luigid", path=os.path.dirname(sys.executable)) or "luigid"
+        config = self.root / "luigid.cfg"
+        config.write_text(self.config_text())
+        env = dict(os.environ, LUIGI_CONFIG_PATH=str(config))
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([executable, "--address", "127.0.0.1", "--port", str(self.port)],
+                                            env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"luigid exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"luigid not listening on 127.0.0.1:{self.port} after 20 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def api(self, method: str, **arguments):
+        """Calls luigid's JSON API as the visualiser does: GET /api/<method>?data=<json>."""
+        import json
+        import urllib.parse
+        import urllib.request
+
+        query = urllib.parse.urlencode({"data": json.dumps(arguments)})
+        with urllib.request.urlopen(f"{self.url}api/{method}?{query}", timeout=10) as reply:
+            return json.loads(reply.read())["response"]
+
+    def get(self, path: str) -> str:
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + path, timeout=10) as reply:
+            return reply.read().decode()
+
+    def luigi_cfg(self) -> str:
+        """The [core] lines that point a worker at this scheduler."""
+        return f"[core]\nscheduler_host = 127.0.0.1\nscheduler_port = {self.port}\n"
+
+
+@pytest.fixture
+def luigid(tmp_path_factory):
+    """A fresh luigid process on loopback for one test (so its task list holds only that test's runs)."""
+    for module in ("sqlalchemy", "prometheus_client"):
+        try:
+            __import__(module)
+        except ImportError:
+            pytest.skip(f"{module} is not installed (pip install -e '.[scheduler]')")
+    server = Luigid(tmp_path_factory.mktemp("luigid"), free_port())
+    server.start()
+    yield server
+    server.stop()
