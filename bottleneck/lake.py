@@ -127,8 +127,16 @@ def read_bytes(file: luigi.target.FileSystemTarget) -> bytes:
 @_retried
 def write_bytes(file: luigi.target.FileSystemTarget, data: bytes) -> None:
     """Writes all or nothing: the file appears under its name only once complete."""
-    with file.open("w") as stream:
-        stream.write(data)
+    stream = file.open("w")
+    try:
+        with stream:
+            stream.write(data)
+    finally:
+        # Luigi keeps the local copy of a write that failed (an S3 upload cut off) until the process
+        # ends, and a retried write makes another: a long outage would fill a small /tmp.
+        leftover = getattr(stream, "tmp_path", None)
+        if leftover and os.path.exists(leftover):
+            os.remove(leftover)
 
 
 def write_text(file: luigi.target.FileSystemTarget, text: str) -> None:
