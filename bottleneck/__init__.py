@@ -37,6 +37,10 @@ from bottleneck import config as _config  # noqa: E402
 
 _config.apply_luigi_defaults()
 
+from bottleneck import alerts as _alerts  # noqa: E402
+
+_alerts.install()  # before Luigi forks workers, so that every failure of the run is seen
+
 from bottleneck.tasks import (  # noqa: E402,F401
     ClassifiedWines,
     MonthEmail,
