@@ -95,7 +95,7 @@ def write_luigi_cfg(path: Path, lake: Path, input_bytes: int) -> None:
     )
 
 
-def run_pipeline(folder: Path, expected: dict, month: str, work: Path) -> Run:
+def run_pipeline(folder: Path, expected: dict, month: str, work: Path, pythonpath: str | None = None) -> Run:
     lake = work / "lake"
     yyyy, mm = month.split("-")
     raw = lake / "raw" / yyyy / mm
@@ -111,6 +111,8 @@ def run_pipeline(folder: Path, expected: dict, month: str, work: Path) -> Run:
     cfg = work / "luigi.cfg"
     write_luigi_cfg(cfg, lake, input_bytes)
     env = clean_env(LUIGI_CONFIG_PATH=str(cfg), BOTTLENECK_LAKE=str(lake))
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     command = [luigi_command(), "--module", "bottleneck", "RunMonth", "--month", month, "--local-scheduler"]
     log = work / "pipeline.log"
     wall, cpu, rss, code = measured(command, env=env, cwd=work, log=log)
@@ -283,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--month", default=SEED_MONTH_LABEL, help="the month the lake files are filed under")
     parser.add_argument("--seed", type=Path, default=scale_month.SEED_MONTH, help="the source month's folder")
     parser.add_argument("--only", choices=("pipeline", "baseline"), help="run one flow only (profiling)")
+    parser.add_argument("--pythonpath", help="PYTHONPATH for the pipeline only: measure a candidate tree of the package")
     parser.add_argument("--keep", action="store_true", help="keep each run's lake and logs under benchmarks/out/runs")
     parser.add_argument("--json", type=Path, help="also write every run and the summary to this file")
     args = parser.parse_args(argv)
@@ -314,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             for kind in (kinds if index % 2 == 0 else kinds[::-1]):
                 work = Path(tempfile.mkdtemp(prefix=f"x{scale}-{kind}-", dir=runs_root))
                 if kind == "pipeline":
-                    run = run_pipeline(folder, expected, args.month, work)
+                    run = run_pipeline(folder, expected, args.month, work, args.pythonpath)
                 else:
                     run = run_baseline(folder, expected, work)
                 runs.append(run)
