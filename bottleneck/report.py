@@ -104,9 +104,14 @@ def _table_sheet(sheet, table: pd.DataFrame, columns: dict, formats: dict) -> No
         sheet.set_column(index, index, min(width, 60), formats.get(number_formats.get(column)))
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(len(table), 1), len(columns) - 1)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
 
 
 def _summary_sheet(workbook, sheet, quality, ranked, premium_price_floor, premium_zscore, formats) -> None:
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
     sheet.set_column(0, 0, 48)
     sheet.set_column(1, 2, 22)
     sheet.set_column(3, 3, 80)
@@ -151,9 +156,9 @@ def _charts(workbook, sheet, ranked, premium_price_floor, first_row, formats) ->
     bar.add_series({"name": "Revenue (€)", "categories": ["Chart data", 1, 0, len(top), 0],
                     "values": ["Chart data", 1, 1, len(top), 1], "fill": {"color": "#5B2333"}})
     bar.set_title({"name": f"Top {len(top)} wines by revenue"})
-    bar.set_y_axis({"reverse": True})
+    bar.set_y_axis({"reverse": True, "num_font": {"size": 8}})
     bar.set_legend({"none": True})
-    bar.set_size({"width": 760, "height": 380})
+    bar.set_size({"width": 760, "height": 420})
     sheet.insert_chart(first_row, 0, bar)
 
     prices = ranked["price"].astype("float64")
@@ -174,4 +179,4 @@ def _charts(workbook, sheet, ranked, premium_price_floor, first_row, formats) ->
     histogram.set_x_axis({"name": "Price (€)"})
     histogram.set_y_axis({"name": "Wines"})
     histogram.set_size({"width": 760, "height": 380})
-    sheet.insert_chart(first_row + 20, 0, histogram)
+    sheet.insert_chart(first_row + 22, 0, histogram)
