@@ -1,0 +1,216 @@
+"""The image built with podman and run as Kubernetes would run it: as UID 10001 on a read-only root
+with a tmpfs /tmp; then the CronJob's own command, environment and volumes, taken from the rendered
+chart, run the current month against S3 and SMTP servers and a luigid container on loopback."""
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import SMTP_LOGIN, SMTP_PASSWORD, free_port, wait_for_port
+from tests.deploy.conftest import REPO, find
+from tests.deploy.pod import podman, podman_run_args
+
+pytestmark = pytest.mark.slow
+
+IMAGE = "localhost/bottleneck:test-deploy"
+LOCAL_BASE = "localhost/python-base:bookworm"
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+ARTIFACTS = REPO / "test-artifacts"
+REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
+                "email.json"}
+
+
+def podman_command(*args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, f"podman {' '.join(args[:3])}... exited {result.returncode}:\n{result.stderr[-4000:]}"
+    return result
+
+
+def build(tag: str, dockerfile: str = "Dockerfile") -> None:
+    """Builds on the public slim base, or on the local Debian base where registries are unreachable."""
+    args = ["build", "-f", dockerfile, "-t", tag]
+    base = os.environ.get("BOTTLENECK_IMAGE_BASE")
+    if base is None and podman_command("image", "exists", LOCAL_BASE, check=False).returncode == 0:
+        base = LOCAL_BASE
+    if base:
+        args += ["--build-arg", f"BASE={base}"]
+    if CA_BUNDLE.exists():
+        # This machine's TLS proxy: pip in the build trusts it without baking it into the image.
+        args += ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"]
+    podman_command(*args, str(REPO), timeout=1800)
+
+
+@pytest.fixture(scope="module")
+def image():
+    if not podman():
+        pytest.skip("podman is not installed (run .ci/deploy-tools as root)")
+    if podman_command("info", check=False, timeout=60).returncode != 0:
+        pytest.skip("podman cannot run containers here")
+    build(IMAGE)
+    return IMAGE
+
+
+def in_image(image: str, *command: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return podman_command("run", "--rm", "--read-only", "--tmpfs", "/tmp", "--cap-drop=ALL",
+                          "--security-opt", "no-new-privileges", image, *command, timeout=timeout)
+
+
+def test_image_runs_as_uid_10001_and_defaults_to_the_current_month(image):
+    assert in_image(image, "id", "-u").stdout.strip() == "10001"
+    assert in_image(image, "python", "-c", "import os; print(os.getuid(), os.getgid())").stdout.split() == ["10001", "10001"]
+    config = json.loads(podman_command("image", "inspect", image).stdout)[0]["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Cmd"] == ["bottleneck-run", "RunMonth"]
+    assert {"HOME=/tmp", "TMPDIR=/tmp"} <= set(config["Env"])
+
+
+def test_package_imports_and_bottleneck_run_answers_on_a_read_only_root(image):
+    script = (
+        "import subprocess, sys, time\n"
+        "import bottleneck\n"
+        "times = []\n"
+        "for _ in range(3):\n"
+        "    start = time.monotonic()\n"
+        "    result = subprocess.run(['bottleneck-run', '--help'], capture_output=True, text=True)\n"
+        "    times.append(time.monotonic() - start)\n"
+        "    assert result.returncode == 0 and 'RunMonth' in result.stdout + result.stderr or 'usage' in result.stdout, result\n"
+        "print(bottleneck.__version__, min(times))\n"
+    )
+    version, cold_start = in_image(image, "python", "-c", script).stdout.split()
+    assert version
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "image-cold-start.txt").write_text(f"bottleneck-run --help in the image: {float(cold_start):.2f} s\n")
+    assert float(cold_start) < 10
+
+
+def test_image_holds_no_pip_compiler_tests_or_caches(image):
+    script = (
+        "import glob, os, shutil, sysconfig\n"
+        "site = sysconfig.get_paths()['purelib']\n"
+        "import importlib.util\n"
+        "print(importlib.util.find_spec('pip'), os.path.exists('/opt/venv/bin/pip'), shutil.which('gcc'), shutil.which('cc'))\n"
+        "print(len(glob.glob(site + '/*/tests')), os.path.exists(os.path.expanduser('~/.cache/pip')),"
+        " os.path.exists('/root/.cache/pip'))\n"
+        "print(sorted(os.listdir(site + '/botocore/data'))[:3], os.path.exists('/src'))\n"
+    )
+    lines = in_image(image, "python", "-c", script).stdout.splitlines()
+    # The base image may carry its own pip; the venv the pipeline runs in has none, nor a compiler.
+    assert lines[0] == "None False None None", "pip in the venv, or a compiler, in the runtime image"
+    assert lines[1] == "0 False False", "test suites or a pip cache in the runtime image"
+    assert "/src" not in lines[2] and lines[2].endswith("False")
+
+
+def sizes(image: str) -> dict:
+    uncompressed = int(podman_command("image", "inspect", "--format", "{{.Size}}", image).stdout)
+    save = subprocess.Popen(["podman", "save", image], stdout=subprocess.PIPE)
+    gzip = subprocess.run(["gzip", "-c"], stdin=save.stdout, stdout=subprocess.PIPE, timeout=900)
+    save.wait()
+    return {"uncompressed_bytes": uncompressed, "gzip_bytes": len(gzip.stdout)}
+
+
+def test_image_is_smaller_than_a_plain_pip_install(image):
+    plain = "localhost/bottleneck:test-plain"
+    build(plain, "tests/deploy/Dockerfile.plain")
+    figures = {"multi-stage (Dockerfile)": sizes(image), "plain pip install (tests/deploy/Dockerfile.plain)": sizes(plain)}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "image-sizes.json").write_text(json.dumps(figures, indent=2) + "\n")
+    ours, theirs = figures.values()
+    assert ours["uncompressed_bytes"] < theirs["uncompressed_bytes"]
+    assert ours["gzip_bytes"] < theirs["gzip_bytes"]
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_cronjob_from_the_chart_runs_the_month_in_the_image(image, render_chart, s3_server, smtp_server, tmp_path):
+    from bottleneck import config
+    from bottleneck.demo import synthetic_month
+
+    smtp = smtp_server.get("starttls", login=True)
+    scheduler_port = free_port()
+    month = config.current_month()
+    client = s3_server.client()
+    client.create_bucket(Bucket="deploy-lake")
+    for source, data in synthetic_month(month, products=120, seed=4).items():
+        client.put_object(Bucket="deploy-lake", Key=f"monthly/raw/{month:%Y/%m}/{source}.xlsx", Body=data)
+    repository, tag = image.rsplit(":", 1)
+    values = {
+        "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
+        "lake": "s3://deploy-lake/monthly",
+        "aws": {"region": "us-east-1", "endpointUrl": s3_server.endpoint},
+        "smtp": {"host": smtp.host, "port": smtp.port, "tls": "starttls", "username": SMTP_LOGIN, "timeout": 10,
+                 "caBundle": "/etc/bottleneck-ca/ca.pem"},
+        "email": {"sender": "reports@bottleneck.test", "recipients": ["direction@bottleneck.test"]},
+        "alertRecipients": ["ops@bottleneck.test"],
+        "secretValues": {"smtpPassword": SMTP_PASSWORD, "awsAccessKeyId": "testing", "awsSecretAccessKey": "testing"},
+        "extraVolumes": [{"name": "smtp-ca", "configMap": {"name": "smtp-ca"}}],
+        "extraVolumeMounts": [{"name": "smtp-ca", "mountPath": "/etc/bottleneck-ca", "readOnly": True}],
+        "scheduler": {"port": scheduler_port},
+    }
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    docs, _ = render_chart(values_file)
+    extra = {"smtp-ca": {"ca.pem": Path(smtp.ca_bundle).read_text()}}
+    service = find(docs, "Service", "scheduler")["metadata"]["name"]
+    claim = tmp_path / "luigid-volume"
+    claim.mkdir()
+
+    # luigid, from its Deployment; the Service name resolves to loopback as cluster DNS would.
+    deployment = find(docs, "Deployment", "scheduler")
+    options, command = podman_run_args(docs, deployment["spec"]["template"], "luigid", tmp_path / "luigid",
+                                       claims={find(docs, "PersistentVolumeClaim")["metadata"]["name"]: claim})
+    name = f"bottleneck-luigid-{scheduler_port}"
+    podman_command("run", "-d", "--name", name, *options, image, *command)
+    try:
+        try:
+            wait_for_port(scheduler_port, timeout=60)
+        except TimeoutError:
+            raise AssertionError(podman_command("logs", name, check=False).stderr[-4000:]) from None
+        cron_pod = find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]
+        options, command = podman_run_args(docs, cron_pod, "bottleneck", tmp_path / "cron", configmaps=extra,
+                                           hosts={service: "127.0.0.1"})
+        assert command == ["bottleneck-run", "RunMonth"]
+        run = podman_command("run", *options, image, *command, timeout=600, check=False)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "deploy-cronjob-run.log").write_text(run.stdout + run.stderr)
+        assert run.returncode == 0, run.stderr[-4000:]
+        assert SMTP_PASSWORD not in run.stdout + run.stderr
+
+        listing = client.list_objects_v2(Bucket="deploy-lake", Prefix=f"monthly/reports/{month:%Y/%m}/")
+        assert {item["Key"].rsplit("/", 1)[1] for item in listing.get("Contents", [])} >= REPORT_FILES
+        (message, envelope), = smtp.received()
+        assert envelope["login"] == SMTP_LOGIN and envelope["rcpt_tos"] == ["direction@bottleneck.test"]
+        assert f"{month:%Y-%m}" in message["Subject"]
+
+        # The run went through luigid: its tasks are DONE there, counted in its metrics.
+        done = get_json(f"http://127.0.0.1:{scheduler_port}/api/task_list?data=" +
+                        urllib.parse.quote(json.dumps({"status": "DONE"})))["response"]
+        assert any(task_id.startswith("RunMonth") for task_id in done), sorted(done)
+        with urllib.request.urlopen(f"http://127.0.0.1:{scheduler_port}/metrics", timeout=10) as response:
+            assert b"luigi_task_" in response.read()
+
+        # The helm test Pod's check, with the same configuration, from the same image.
+        test_pod = next(d for d in docs if d["kind"] == "Pod")
+        options, command = podman_run_args(docs, test_pod, "bottleneck", tmp_path / "helm-test", configmaps=extra,
+                                           hosts={service: "127.0.0.1"})
+        check = podman_command("run", *options, image, *command, timeout=120)
+        assert "effective lake: s3://deploy-lake/monthly" in check.stdout
+        assert f"central scheduler answers: http://{service}:{scheduler_port}" in check.stdout
+    finally:
+        podman_command("stop", "-t", "20", name, check=False)
+        podman_command("rm", "-f", name, check=False)
+    # State and task history survived on the volume.
+    assert (claim / "luigi-state.pickle").stat().st_size > 0
+    assert (claim / "task-history.db").stat().st_size > 0
