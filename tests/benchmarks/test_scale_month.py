@@ -22,9 +22,11 @@ def month_x2(seed_month, tmp_path_factory):
     return folder, expected
 
 
-def read(folder: Path, name: str) -> pd.DataFrame:
+@pytest.fixture(scope="module")
+def frames_x2(month_x2):
     # openpyxl, not the calamine reader the generator uses, so a quirk of one reader cannot hide.
-    return pd.read_excel(folder / f"{name}.xlsx", engine="openpyxl")
+    folder, _ = month_x2
+    return {name: pd.read_excel(folder / f"{name}.xlsx", engine="openpyxl") for name in ("erp", "web", "liaison")}
 
 
 def as_text(value) -> str:
@@ -49,9 +51,9 @@ def test_premium_scales_exactly_with_n(seed_month, n):
     assert not any(low < z <= high for z in base["zscores"])
 
 
-def test_scaled_month_keeps_every_quirk_n_times(month_x2):
-    folder, expected = month_x2
-    erp, web, liaison = read(folder, "erp"), read(folder, "web"), read(folder, "liaison")
+def test_scaled_month_keeps_every_quirk_n_times(month_x2, frames_x2):
+    _, expected = month_x2
+    erp, web, liaison = frames_x2["erp"], frames_x2["web"], frames_x2["liaison"]
     assert (len(erp), len(web), len(liaison)) == (825 * N, 1513 * N, 825 * N)
     assert expected["input_rows"] == {"erp": 825 * N, "web": 1513 * N, "liaison": 825 * N}
     assert (erp["price"] <= 0).sum() == 2 * N
@@ -63,18 +65,17 @@ def test_scaled_month_keeps_every_quirk_n_times(month_x2):
     assert {"bon-cadeau-25-euros", "bon-cadeau-25-euros-x1", "13127-1", "13127-1-x1"} <= set(skus)
 
 
-def test_copies_never_share_an_id(month_x2):
-    folder, _ = month_x2
-    erp, web, liaison = read(folder, "erp"), read(folder, "web"), read(folder, "liaison")
+def test_copies_never_share_an_id(frames_x2):
+    erp, web, liaison = frames_x2["erp"], frames_x2["web"], frames_x2["liaison"]
     assert erp["product_id"].is_unique and liaison["product_id"].is_unique
     products = web[web["post_type"] == "product"]["sku"].dropna().map(as_text)
     assert products.is_unique
     assert liaison["id_web"].dropna().map(as_text).is_unique
 
 
-def test_scaled_month_gives_n_times_the_figures_by_pandas(month_x2):
-    folder, expected = month_x2
-    erp, web, liaison = read(folder, "erp"), read(folder, "web"), read(folder, "liaison")
+def test_scaled_month_gives_n_times_the_figures_by_pandas(month_x2, frames_x2):
+    _, expected = month_x2
+    erp, web, liaison = frames_x2["erp"], frames_x2["web"], frames_x2["liaison"]
     erp = erp[erp["price"] > 0]
     web = web[(web["post_type"] == "product") & web["sku"].notna()].drop_duplicates()
     liaison = liaison[liaison["id_web"].notna()]
