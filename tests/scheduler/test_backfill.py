@@ -20,6 +20,7 @@ def s3_lake(s3_server, s3_env, monkeypatch):
     return url
 
 
+@pytest.mark.slow  # about a minute: six months through S3 on a 2-core machine
 def test_three_workers_share_a_six_month_backfill(luigid, s3_lake, s3_env, smtp_server, tmp_path):
     mail = smtp_server.get("plain")
     runs.write_months(*MONTHS)
