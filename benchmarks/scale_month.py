@@ -38,6 +38,7 @@ SOURCES = ("erp", "web", "liaison")
 # Bump when the generated files change, so cached months are rebuilt.
 GENERATOR_VERSION = 1
 PREMIUM_ZSCORE = 2.0
+EXCEL_MAX_ROWS = 1_048_576
 
 # Which columns hold ids, and which id space each lives in.
 ID_COLUMNS = {
@@ -205,10 +206,14 @@ def scaled_month(n: int, seed: Path = SEED_MONTH, out: Path = OUT) -> tuple[Path
         expected = json.loads(marker.read_text())
         if expected.get("fingerprint") == fingerprint and all((folder / f"{s}.xlsx").exists() for s in SOURCES):
             return folder, expected
+    sheets = {source: read_rows(seed / f"{source}.xlsx") for source in SOURCES}
+    largest = max(len(rows) for _, rows in sheets.values())
+    if n * largest + 1 > EXCEL_MAX_ROWS:
+        raise ValueError(f"scale {n} needs {n * largest + 1:,} rows in one sheet; an xlsx sheet holds {EXCEL_MAX_ROWS:,} "
+                         f"(largest scale: {(EXCEL_MAX_ROWS - 1) // largest})")
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    sheets = {source: read_rows(seed / f"{source}.xlsx") for source in SOURCES}
     steps = id_steps(sheets)
     for source in SOURCES:
         header, rows = sheets[source]
