@@ -1,4 +1,5 @@
 -- Clean rows that the inner join leaves out, so that every dropped row is accounted for.
+-- Ordered: DuckDB's threads return them in any order, and a re-run must give the same report.
 SELECT 'erp' AS source, source_row, CAST(product_id AS VARCHAR) AS key
 FROM erp_clean
 WHERE product_id NOT IN (SELECT product_id FROM products)
@@ -12,3 +13,4 @@ UNION ALL
 SELECT 'web', source_row, sku
 FROM web_clean
 WHERE sku NOT IN (SELECT sku FROM products)
+ORDER BY source, source_row

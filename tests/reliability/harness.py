@@ -146,3 +146,19 @@ def alerts_installed() -> bool:
     probe = "import bottleneck, bottleneck.alerts as alerts; print(alerts._alerted is not None)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
     return result.stdout.strip() == "True"
+
+
+def difference(expected: bytes, actual: bytes) -> str:
+    """Where two files first differ; for a workbook, in which of its zip members."""
+    import io
+    import zipfile
+
+    if expected[:2] == actual[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(expected)) as one, zipfile.ZipFile(io.BytesIO(actual)) as other:
+            if one.namelist() != other.namelist():
+                return f"members {one.namelist()} != {other.namelist()}"
+            for name in one.namelist():
+                if one.read(name) != other.read(name):
+                    return f"member {name}: {difference(one.read(name), other.read(name))}"
+    at = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))
+    return f"at byte {at}: {expected[max(at - 60, 0):at + 60]!r} != {actual[max(at - 60, 0):at + 60]!r}"
