@@ -36,13 +36,19 @@ def wines_csv(wines: pd.DataFrame) -> bytes:
     table["price_zscore"] = table["price_zscore"].map(lambda z: "" if pd.isna(z) else f"{z:.4f}")
     for column in ("sku", "post_title", "stock_status"):
         table[column] = table[column].map(safe_text)
-    return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return _csv_bytes(table)
 
 
 def rejected_csv(rejected_rows: pd.DataFrame) -> bytes:
     table = rejected_rows[list(REJECTED_COLUMNS)].copy()
     table["key"] = table["key"].map(safe_text)
-    return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return _csv_bytes(table)
+
+
+def _csv_bytes(table: pd.DataFrame) -> bytes:
+    # CRLF rows (RFC 4180): Python's csv module quotes a field only for the characters of its line
+    # terminator, so with LF alone a bare CR in a title went out unquoted and split the row in Excel.
+    return table.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame,
