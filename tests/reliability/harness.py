@@ -141,13 +141,6 @@ class Pipeline:
         return sorted(str(path) for path in (self.workdir / "tmp").rglob("*") if path.is_file())
 
 
-def alerts_installed() -> bool:
-    """Whether importing the package turns the operators' failure alerts on (bottleneck.alerts.install)."""
-    probe = "import bottleneck, bottleneck.alerts as alerts; print(alerts._alerted is not None)"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
-    return result.stdout.strip() == "True"
-
-
 def difference(expected: bytes, actual: bytes) -> str:
     """Where two files first differ; for a workbook, in which of its zip members."""
     import io

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from tests.reliability.harness import OPERATORS, READERS, REPORT_FILES, alerts_installed
+from tests.reliability.harness import OPERATORS, REPORT_FILES
 
 pytestmark = pytest.mark.slow
 
@@ -21,8 +21,6 @@ def test_s3_down_at_start_and_back_within_the_retry_window_completes(lake, proxy
     assert "reports/2020/08/email.json" in lake.objects()
 
 
-@pytest.mark.xfail(not alerts_installed(), reason="bottleneck.alerts.install() is not called when the package "
-                   "is imported: Luigi's own error email goes to the readers instead", strict=True)
 def test_s3_down_for_good_retries_for_a_bounded_time_alerts_once_and_writes_nothing(lake, proxy, pipeline,
                                                                                       smtp_server):
     smtp = smtp_server.get("plain")
