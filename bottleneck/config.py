@@ -39,6 +39,12 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
         default=60.0, description="How long transient lake errors are retried, in seconds."
     )
     alert_receivers = luigi.Parameter(default="", description="Operators alerted of failures (comma list).")
+    smtp_ca_bundle = luigi.Parameter(
+        default="", description="PEM file of the CAs trusted for the SMTP server's certificate (default: the system's).",
+    )
+    smtp_retry_seconds = luigi.FloatParameter(
+        default=300.0, description="How long transient SMTP failures (refused connection, timeout, 4xx) are retried.",
+    )
     scheduler_fallback = luigi.BoolParameter(
         default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="bottleneck-run: when the central scheduler cannot be reached at start, warn and run "

@@ -20,7 +20,7 @@ import luigi
 import luigi.configuration
 import luigi.notifications
 
-from bottleneck import lake
+from bottleneck import config, lake
 from bottleneck.errors import DeliveryError
 
 # A child of Luigi's interface logger, so that these lines show wherever Luigi's own do.
@@ -34,19 +34,6 @@ MIME_TYPES = {
 }
 RERUN = "bottleneck-run RunMonth --month {month}"
 REDACTED = "********"
-
-
-class delivery(luigi.Config):  # noqa: N801 - Luigi names a config class after its section
-    """Options of email delivery that Luigi's own [smtp] and [email] sections lack; read from [bottleneck]."""
-
-    smtp_ca_bundle = luigi.Parameter(
-        default="", config_path=dict(section="bottleneck", name="smtp_ca_bundle"),
-        description="PEM file of the CAs trusted for the SMTP server's certificate (default: the system's).",
-    )
-    smtp_retry_seconds = luigi.FloatParameter(
-        default=300.0, config_path=dict(section="bottleneck", name="smtp_retry_seconds"),
-        description="How long transient SMTP failures (refused connection, timeout, 4xx) are retried.",
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -250,7 +237,7 @@ def smtp_settings() -> SmtpSettings:
         # Luigi's own [smtp] defaults username and password to None, and warns that None is not a string.
         warnings.simplefilter("ignore", UserWarning)
         smtp = luigi.notifications.smtp()
-    options = delivery()
+    options = config.settings()
     return SmtpSettings(
         host=smtp.host.strip() if smtp_host_configured() else "",
         port=smtp.port, ssl=smtp.ssl, no_tls=smtp.no_tls, username=smtp.username or None,
