@@ -225,10 +225,10 @@ class SmtpSettings:
 
 def smtp_host_configured() -> bool:
     """False in the embedded default: no [smtp] host in the configuration, so emails become .eml files."""
-    config = luigi.configuration.get_config()
+    parser = luigi.configuration.get_config()
     for section, option in (("smtp", "host"), ("core", "smtp_host")):
-        if config.has_option(section, option):
-            return bool(config.get(section, option).strip())
+        if parser.has_option(section, option):
+            return bool(parser.get(section, option).strip())
     return luigi.notifications.smtp().host not in ("", "localhost")
 
 
