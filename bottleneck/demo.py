@@ -130,8 +130,9 @@ def main(argv: list[str] | None = None) -> None:
         if exit.code:
             print(f"The demo month failed (exit {exit.code}): see the log above.")
             raise
-    print(f"Report of {args.month}: {lake.location(month, 'report_xlsx')}")
-    print(f"Email: {lake.location(month, 'email_eml')}")
+    for label, dataset in (("Report", "report_xlsx"), ("Email", "email_eml")):
+        where = lake.location(month, dataset)
+        print(f"{label} of {args.month}: {where if where.startswith('s3://') else os.path.abspath(where)}")
 
 
 if __name__ == "__main__":
