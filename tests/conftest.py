@@ -39,6 +39,53 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+class ServerProcess:
+    """A server run as a child process on a loopback port; `start()` again after `stop()` keeps the port.
+
+    Subclasses say how to run it (`command()`, `environment()`); its output goes to `log` when set,
+    and is shown if the process exits before it listens.
+    """
+
+    port: int
+    process: subprocess.Popen | None = None
+    log: Path | None = None
+    start_timeout = 20.0
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict | None:
+        return None
+
+    def start(self) -> None:
+        output = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=output,
+                                            stderr=subprocess.STDOUT)
+        finally:
+            if self.log:
+                output.close()
+        deadline = time.monotonic() + self.start_timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        said = self.log.read_text()[-3000:] if self.log else ""
+        state = f"exited with {self.process.returncode}" if self.process.poll() is not None else "not listening"
+        self.stop()
+        raise RuntimeError(f"{self.command()[0]} {state} on 127.0.0.1:{self.port}:\n{said}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
 @pytest.fixture(scope="session")
 def seed_month() -> Path:
     """The real exports of one month, shipped beside the project, never inside it."""
@@ -47,26 +94,16 @@ def seed_month() -> Path:
     return SEED_MONTH
 
 
-class S3Server:
-    """A moto standalone server process; `start()` again after `stop()` keeps its port."""
+class S3Server(ServerProcess):
+    """A moto standalone server process (its objects live in its memory: stopping it empties it)."""
 
     def __init__(self, port: int):
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
-        self.process = None
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         executable = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or "moto_server"
-        self.process = subprocess.Popen(
-            [executable, "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
+        return [executable, "-H", "127.0.0.1", "-p", str(self.port)]
 
     def env(self) -> dict:
         return {
@@ -111,7 +148,7 @@ SMTP_LOGIN = "reports@bottleneck.test"
 SMTP_PASSWORD = "pw-9f3Kq-never-in-output-7Xz"
 
 
-class SmtpServer:
+class SmtpServer(ServerProcess):
     """One tests/smtp_server.py process; `start()` again after `stop()` keeps its port and mailbox.
 
     Received messages land in `maildir` as files; `reject()` makes it refuse every message with a 5xx.
@@ -125,27 +162,16 @@ class SmtpServer:
         self.control.mkdir(parents=True, exist_ok=True)
         self.ca_bundle = tls_files["ca"]
         self.tls_files = tls_files
-        self.process = None
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         command = [sys.executable, str(REPO / "tests" / "smtp_server.py"), "--port", str(self.port),
                    "--mode", self.mode, "--maildir", str(self.maildir), "--control", str(self.control)]
         if self.mode != "plain":
             command += ["--cert", self.tls_files["cert"], "--key", self.tls_files["key"]]
-        env = dict(os.environ)
-        if self.login:
-            command += ["--login", self.login]
-            env["SMTP_SERVER_PASSWORD"] = SMTP_PASSWORD
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        return command + (["--login", self.login] if self.login else [])
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    def environment(self) -> dict:
+        return dict(os.environ, SMTP_SERVER_PASSWORD=SMTP_PASSWORD) if self.login else dict(os.environ)
 
     def clear(self) -> None:
         """Empties the mailbox and accepts mail again; restarts the process if a test left it down."""
@@ -278,7 +304,7 @@ def local_lake(tmp_path, monkeypatch):
 # luigid: a real central scheduler process on loopback, with its own state file and task history database.
 
 
-class Luigid:
+class Luigid(ServerProcess):
     """One `luigid` process: state pickle, task history (sqlite) and Prometheus metrics in `root`."""
 
     def __init__(self, root: Path, port: int):
@@ -286,7 +312,7 @@ class Luigid:
         self.url = f"http://127.0.0.1:{port}/"
         self.history_db = root / "task-history.sqlite"
         self.log = root / "luigid.log"
-        self.process = None
+        self.config = root / "luigid.cfg"
 
     def config_text(self) -> str:
         """The luigid configuration under test; k8s/ and the chart carry the same options."""
@@ -299,29 +325,13 @@ class Luigid:
             f"db_connection = sqlite:///{self.history_db}\n"
         )
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         executable = shutil.which("luigid", path=os.path.dirname(sys.executable)) or "luigid"
-        config = self.root / "luigid.cfg"
-        config.write_text(self.config_text())
-        env = dict(os.environ, LUIGI_CONFIG_PATH=str(config))
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([executable, "--address", "127.0.0.1", "--port", str(self.port)],
-                                            env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"luigid exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError(f"luigid not listening on 127.0.0.1:{self.port} after 20 s")
+        return [executable, "--address", "127.0.0.1", "--port", str(self.port)]
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
+    def environment(self) -> dict:
+        self.config.write_text(self.config_text())
+        return dict(os.environ, LUIGI_CONFIG_PATH=str(self.config))
 
     def api(self, method: str, **arguments):
         """Calls luigid's JSON API as the visualiser does: GET /api/<method>?data=<json>."""

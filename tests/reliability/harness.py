@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port, stop, wait_for_port
+from tests.conftest import ServerProcess, free_port
 
 
 HERE = Path(__file__).resolve().parent
@@ -18,30 +18,24 @@ OPERATORS = "operators@bottleneck.test"
 REPORT_FILES = ("report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json")
 
 
-class Proxy:
+class Proxy(ServerProcess):
     """tcp_proxy.py in front of the S3 server: stopping it is the server going down, state kept."""
 
     def __init__(self, target_port: int):
         self.port = free_port()
         self.target_port = target_port
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.process = None
+        self.die_on = None
 
     def start(self, die_on: str | None = None) -> None:
+        """`die_on`: a request pattern at which the proxy dies mid-request, as a crashing server would."""
+        self.die_on = die_on
+        super().start()
+
+    def command(self) -> list[str]:
         command = [sys.executable, str(HERE / "tcp_proxy.py"), "--listen", str(self.port),
                    "--target", str(self.target_port)]
-        if die_on:
-            command += ["--die-on", die_on]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return command + (["--die-on", self.die_on] if self.die_on else [])
 
 
 class Lake:
