@@ -6,10 +6,11 @@ through a lake target, so a month resumes where it stopped, on any machine that 
 import datetime as dt
 import hashlib
 import json
+from decimal import Decimal
 
 import luigi
 
-from bottleneck import config, lake
+from bottleneck import config, lake, lock, mail
 from bottleneck.classify import classified_wines, premium_price_floor
 from bottleneck.errors import InvalidInputError, MissingSourceError, QualityGateError
 from bottleneck.quality import failures, gate, quality_record
@@ -217,7 +218,7 @@ class QualityReport(MonthTask):
         wines = table_from_parquet(lake.read_bytes(inputs["wines"]))
         rejected_rows = table_from_parquet(lake.read_bytes(inputs["reconciled"]["rejected_rows"]))
         funnel = json.loads(lake.read_text(inputs["reconciled"]["funnel"]))
-        turnover = _decimal(funnel["turnover"])
+        turnover = Decimal(funnel["turnover"])
         checks = gate(_staged_tables(self), wines, rejected_rows, turnover, funnel["rows"])
         failed = failures(checks)
         if failed:
@@ -227,12 +228,6 @@ class QualityReport(MonthTask):
         manifest = json.loads(lake.read_text(inputs["manifest"]))
         record = quality_record(self.label, wines, turnover, checks, manifest)
         lake.write_text(self.output(), json.dumps(record, indent=2, ensure_ascii=False))
-
-
-def _decimal(text: str):
-    from decimal import Decimal
-
-    return Decimal(text)
 
 
 class MonthReport(MonthTask):
@@ -283,8 +278,6 @@ class MonthEmail(MonthTask):
         return self.target("email_receipt")
 
     def run(self):
-        from bottleneck import lock, mail
-
         # Two runs of the month without a shared scheduler both get here: one sends, the other waits.
         with lock.month_lock(self.month, "email"):
             if lake.exists(self.output()):
