@@ -73,28 +73,29 @@ def current_month() -> dt.date:
 CORE = {"no_lock": "true"}
 
 
+def luigi_defaults() -> dict[str, dict[str, str]]:
+    """Options the package sets unless a luigi.cfg sets them, by section.
+
+    Luigi's RangeMonthly silently skips months older than `months_back` (13 by default) before now,
+    so a backfill of an old year would do nothing: here it reaches back to 2000-01, the earliest month.
+    """
+    today = dt.date.today()
+    return {
+        "retcode": RETCODES,
+        "core": CORE,
+        "RangeMonthly": {"months_back": str((today.year - 2000) * 12 + today.month)},
+    }
+
+
 def apply_luigi_defaults() -> None:
+    # Imported here rather than autoloaded by Luigi, which is deprecated: registers RangeMonthly,
+    # so that `bottleneck-run RangeMonthly --of RunMonth --start YYYY-MM --stop YYYY-MM` backfills.
+    import luigi.tools.range  # noqa: F401
+
     config = luigi.configuration.get_config()
-    for section, defaults in (("retcode", RETCODES), ("core", CORE)):
+    for section, defaults in luigi_defaults().items():
         if not config.has_section(section):
             config.add_section(section)
         for name, value in defaults.items():
             if not config.has_option(section, name):
                 config.set(section, name, value)
-    _backfill_defaults(config)
-
-
-def _backfill_defaults(config) -> None:
-    """`RangeMonthly --of RunMonth --start YYYY-MM --stop YYYY-MM` backfills every month asked for.
-
-    Luigi's RangeMonthly silently skips months older than `months_back` (13 by default) before now,
-    so a backfill of 2020 would do nothing: here it reaches back to 2000-01, the earliest month.
-    Imported explicitly, as Luigi's autoloading of range tasks is deprecated.
-    """
-    import luigi.tools.range  # noqa: F401 - registers RangeMonthly for the command line
-
-    if not config.has_section("RangeMonthly"):
-        config.add_section("RangeMonthly")
-    if not config.has_option("RangeMonthly", "months_back"):
-        today = dt.date.today()
-        config.set("RangeMonthly", "months_back", str((today.year - 2000) * 12 + today.month))
