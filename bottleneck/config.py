@@ -31,14 +31,17 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
     premium_zscore = luigi.FloatParameter(
         default=2.0, description="A wine is premium when its price z-score is above this."
     )
-    max_file_mb = luigi.FloatParameter(default=50.0, description="Largest raw export accepted, in MB.")
+    max_file_mb = luigi.FloatParameter(default=200.0, description="Largest raw export accepted, in MB.")
     max_unpacked_mb = luigi.FloatParameter(
-        default=1000.0, description="Largest uncompressed size of a raw workbook accepted, in MB."
+        default=2000.0, description="Largest uncompressed size of a raw workbook accepted, in MB."
     )
     retry_seconds = luigi.FloatParameter(
         default=60.0, description="How long transient lake errors are retried, in seconds."
     )
     alert_receivers = luigi.Parameter(default="", description="Operators alerted of failures (comma list).")
+    workbook_sheet_rows = luigi.IntParameter(
+        default=20000, description="Most rows a list of the workbook shows; the CSVs hold every row.",
+    )
     smtp_ca_bundle = luigi.Parameter(
         default="", description="PEM file of the CAs trusted for the SMTP server's certificate (default: the system's).",
     )

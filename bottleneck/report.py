@@ -52,7 +52,9 @@ def _csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame,
-                    premium_price_floor: float | None, premium_zscore: float) -> bytes:
+                    premium_price_floor: float | None, premium_zscore: float, sheet_rows: int) -> bytes:
+    """The month's workbook; each list holds at most `sheet_rows` rows (products by revenue), the
+    CSVs hold them all, and the summary says where a list was cut."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {
         "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
@@ -72,14 +74,19 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
     }
     summary = workbook.add_worksheet("Summary")
     ranked = wines.sort_values("revenue", ascending=False)
-    sheets = {
-        "All products": ranked, "Premium": ranked[ranked["category"] == PREMIUM],
-        "Ordinary": ranked[ranked["category"] == ORDINARY],
+    lists = {
+        "All products": (ranked, WINE_COLUMNS, "premium_wines.csv and ordinary_wines.csv"),
+        "Premium": (ranked[ranked["category"] == PREMIUM], WINE_COLUMNS, "premium_wines.csv"),
+        "Ordinary": (ranked[ranked["category"] == ORDINARY], WINE_COLUMNS, "ordinary_wines.csv"),
+        "Rejected rows": (rejected_rows, REJECTED_COLUMNS, "rejected_rows.csv"),
     }
-    for name, table in sheets.items():
-        _table_sheet(workbook.add_worksheet(name), table, WINE_COLUMNS, formats)
-    _table_sheet(workbook.add_worksheet("Rejected rows"), rejected_rows, REJECTED_COLUMNS, formats)
-    _summary_sheet(workbook, summary, quality, ranked, premium_price_floor, premium_zscore, formats)
+    cut = []
+    for name, (table, columns, csv_name) in lists.items():
+        # Written cell by cell, 70,000 rows cost seconds a sheet, and nobody reads them in a workbook.
+        _table_sheet(workbook.add_worksheet(name), table.head(sheet_rows), columns, formats)
+        if len(table) > sheet_rows:
+            cut.append(f"Sheet '{name}' lists the first {sheet_rows:,} of {len(table):,} rows: all are in {csv_name}.")
+    _summary_sheet(workbook, summary, quality, ranked, premium_price_floor, premium_zscore, cut, formats)
     workbook.close()
     return buffer.getvalue()
 
@@ -115,7 +122,7 @@ def _table_sheet(sheet, table: pd.DataFrame, columns: dict, formats: dict) -> No
     sheet.repeat_rows(0)
 
 
-def _summary_sheet(workbook, sheet, quality, ranked, premium_price_floor, premium_zscore, formats) -> None:
+def _summary_sheet(workbook, sheet, quality, ranked, premium_price_floor, premium_zscore, cut, formats) -> None:
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     sheet.set_column(0, 0, 48)
@@ -132,7 +139,9 @@ def _summary_sheet(workbook, sheet, quality, ranked, premium_price_floor, premiu
     for row, (label, value, number_format) in enumerate(figures, start=2):
         sheet.write_string(row, 0, label, formats["bold"])
         sheet.write_number(row, 1, value, formats[number_format])
-    gate_row = len(figures) + 3
+    for row, note in enumerate(cut, start=len(figures) + 3):
+        sheet.write_string(row, 0, note, formats["warning"])
+    gate_row = len(figures) + len(cut) + 3 + (1 if cut else 0)
     sheet.write_string(gate_row, 0, "Quality gate", formats["title"])
     for index, title in enumerate(("Check", "Status", "Observed", "Expected / detail")):
         sheet.write_string(gate_row + 1, index, title, formats["header"])

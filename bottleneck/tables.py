@@ -1,4 +1,5 @@
 """Tables to and from Parquet bytes, through DuckDB (so no Arrow library is needed)."""
+import functools
 import os
 import tempfile
 
@@ -6,13 +7,27 @@ import duckdb
 import pandas as pd
 
 
+def connection() -> duckdb.DuckDBPyConnection:
+    """The process's in-memory DuckDB."""
+    return _connection_of_process(os.getpid())
+
+
+@functools.lru_cache(maxsize=None)
+def _connection_of_process(pid: int) -> duckdb.DuckDBPyConnection:
+    # One a process: a connect() costs ~20 ms and a month makes 17 round trips; keyed by pid,
+    # since a forked worker must not share its parent's connection.
+    return duckdb.connect()
+
+
 def parquet_bytes(table: pd.DataFrame) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "table.parquet")
-        connection = duckdb.connect()
-        connection.register("frame", table)
-        connection.execute(f"COPY frame TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
-        connection.close()
+        database = connection()
+        database.register("frame", table)
+        try:
+            database.execute(f"COPY frame TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+        finally:
+            database.unregister("frame")
         with open(path, "rb") as stream:
             return stream.read()
 
@@ -22,7 +37,4 @@ def table_from_parquet(data: bytes) -> pd.DataFrame:
         path = os.path.join(folder, "table.parquet")
         with open(path, "wb") as stream:
             stream.write(data)
-        connection = duckdb.connect()
-        table = connection.execute(f"SELECT * FROM read_parquet('{path}')").df()
-        connection.close()
-        return table
+        return connection().execute(f"SELECT * FROM read_parquet('{path}')").df()

@@ -254,10 +254,12 @@ class MonthReport(MonthTask):
         wines = table_from_parquet(lake.read_bytes(inputs["wines"]))
         rejected_rows = table_from_parquet(lake.read_bytes(inputs["reconciled"]["rejected_rows"]))
         quality_json = lake.read_bytes(inputs["quality"])
-        threshold = config.settings().premium_zscore
+        settings = config.settings()
+        threshold = settings.premium_zscore
         contents = {
             "report.xlsx": report_workbook(json.loads(quality_json), wines, rejected_rows,
-                                           premium_price_floor(wines["price"], threshold), threshold),
+                                           premium_price_floor(wines["price"], threshold), threshold,
+                                           settings.workbook_sheet_rows),
             "premium_wines.csv": wines_csv(wines[wines["category"] == "premium"]),
             "ordinary_wines.csv": wines_csv(wines[wines["category"] == "ordinary"]),
             "rejected_rows.csv": rejected_csv(rejected_rows),

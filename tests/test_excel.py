@@ -64,3 +64,24 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked():
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * 50_000_000)
     with pytest.raises(InvalidInputError, match="zip bomb"):
         read(buffer.getvalue(), max_unpacked_mb=10)
+
+
+def test_a_corrupt_part_is_refused():
+    data = bytearray(xlsx_bytes(["product_id", "id_web"], [[n, str(n)] for n in range(300)]))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        member = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra) + 40
+    data[start:start + 8] = b"\xff" * 8  # flip bytes inside the compressed sheet
+    with pytest.raises(InvalidInputError, match="rule 'a valid xlsx file'"):
+        read(bytes(data))
+
+
+def test_a_stray_text_cell_far_down_a_number_column_is_kept_for_the_schema_to_name():
+    rows = [[n, str(n)] for n in range(1, 1500)] + [["oops", "1500"]]
+    table = read(xlsx_bytes(["product_id", "id_web"], rows))
+    assert table["product_id"][-1] == "oops" and table["source_row"][-1] == 1501
+
+
+def test_leading_empty_rows_keep_excel_row_numbers():
+    data = workbook({"Sheet1": [[], [], [], ["product_id", "id_web"], [7, "abc"]]})
+    assert read(data) == {"source_row": [5], "product_id": [7], "id_web": ["abc"]}

@@ -54,8 +54,8 @@ def test_hostile_titles_stay_text_in_the_csv():
     assert rejected_csv(REJECTED).decode().splitlines()[2] == "web.xlsx,4,'=1+1,duplicate row"
 
 
-def open_workbook(table):
-    data = report_workbook(quality_of(table), table.sort_values("revenue"), REJECTED, 250.0, 1.0)
+def open_workbook(table, sheet_rows=1000):
+    data = report_workbook(quality_of(table), table.sort_values("revenue"), REJECTED, 250.0, 1.0, sheet_rows)
     return openpyxl.load_workbook(io.BytesIO(data))
 
 
@@ -86,3 +86,15 @@ def test_an_empty_month_still_makes_a_workbook():
     empty = wines(())
     book = open_workbook(empty)
     assert book["Summary"].cell(3, 2).value == 0 and book["All products"].max_row == 1
+
+
+def test_long_lists_are_cut_and_the_summary_says_where_all_rows_are():
+    book = open_workbook(wines(), sheet_rows=1)
+    assert book["All products"].max_row == 2 and book["All products"]["C2"].value == "Domaine Huet 2018"
+    assert book["Rejected rows"].max_row == 2
+    notes = [cell.value for cell in book["Summary"]["A"] if cell.value and str(cell.value).startswith("Sheet ")]
+    assert notes == [
+        "Sheet 'All products' lists the first 1 of 3 rows: all are in premium_wines.csv and ordinary_wines.csv.",
+        "Sheet 'Ordinary' lists the first 1 of 2 rows: all are in ordinary_wines.csv.",
+        "Sheet 'Rejected rows' lists the first 1 of 2 rows: all are in rejected_rows.csv.",
+    ]
