@@ -1,5 +1,6 @@
 """Reads one raw xlsx export into rows, refusing files that are not, or not safely, workbooks."""
 import io
+import itertools
 import zipfile
 
 from python_calamine import CalamineWorkbook
@@ -14,24 +15,33 @@ def read_table(data: bytes, file: str, required: list[str], max_file_mb: float, 
     """Columns of the first sheet whose header (within its first rows) names every required column.
 
     Returns {column: list of values} for the required columns, with `source_row` (the Excel row
-    number) and empty cells as None.
+    number) and empty cells as None. Rows are read one at a time and only the required cells kept,
+    so a wide export costs little more memory than a narrow one.
     """
     _check_container(data, file, max_file_mb, max_unpacked_mb)
+    sheets_with_cells, first_row_found = 0, None
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = [workbook.get_sheet_by_index(i).to_python(skip_empty_area=False)
-                  for i in range(len(workbook.sheet_names))]
+        for index in range(len(workbook.sheet_names)):
+            sheet = workbook.get_sheet_by_index(index)
+            if sheet.height == 0:
+                continue
+            sheets_with_cells += 1
+            rows = sheet.iter_rows()  # from the sheet's first row, empty ones included
+            head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+            first_row_found = first_row_found or next((row for row in head if any(row)), None)
+            found = _header(head, required)
+            if found is not None:
+                header_index, header = found
+                return _columns(itertools.chain(head[header_index + 1:], rows), header_index + 2,
+                                header, required, file)
+    except InvalidInputError:
+        raise
     except Exception as error:  # calamine raises its own types for every malformed part
         raise InvalidInputError(f"{file}: cannot be read as a workbook ({error}); rule 'a valid xlsx file'") from error
-    if not any(sheets):
+    if not sheets_with_cells:
         raise InvalidInputError(f"{file}: every sheet is empty; rule 'a sheet with a header and rows'")
-    for rows in sheets:
-        found = _header(rows, required)
-        if found is not None:
-            header_index, header = found
-            return _columns(rows, header_index, header, required, file)
-    first = next(rows for rows in sheets if rows)
-    names = [str(cell) for cell in first[0] if cell not in ("", None)]
+    names = [str(cell) for cell in first_row_found or [] if cell not in ("", None)]
     missing = sorted(set(required) - set(names))
     raise InvalidInputError(
         f"{file}: no sheet has a header with column(s) {', '.join(missing)} in its first "
@@ -62,26 +72,24 @@ def _check_container(data: bytes, file: str, max_file_mb: float, max_unpacked_mb
 
 
 def _header(rows: list[list], required: list[str]):
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+    for index, row in enumerate(rows):
         names = [str(cell).strip() if cell is not None else "" for cell in row]
         if set(required) <= set(names):
             return index, names
     return None
 
 
-def _columns(rows, header_index, header, required, file) -> dict:
+def _columns(body, first_row: int, header: list[str], required: list[str], file: str) -> dict:
+    """The required columns of the rows below the header; `first_row` is the Excel number of the first."""
     for name in required:
         if header.count(name) > 1:
             raise InvalidInputError(f"{file}: column '{name}' appears {header.count(name)} times in the header; "
                                     "rule 'unique column names'")
-    body = rows[header_index + 1:]
-    first_row = header_index + 2  # Excel numbers rows from 1, and the header takes one
-    columns = {"source_row": list(range(first_row, first_row + len(body)))}
-    for name in required:
-        position = header.index(name)
-        columns[name] = [_cell(row[position]) if position < len(row) else None for row in body]
-    return columns
-
-
-def _cell(value):
-    return None if value == "" else value
+    positions = [header.index(name) for name in required]
+    columns = {name: [] for name in required}
+    keep = [columns[name].append for name in required]
+    for row in body:
+        for append, position in zip(keep, positions):
+            append(None if row[position] == "" else row[position])
+    count = len(columns[required[0]])
+    return {"source_row": list(range(first_row, first_row + count)), **columns}
