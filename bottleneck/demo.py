@@ -10,6 +10,7 @@ import io
 import os
 import random
 
+import luigi.configuration
 import xlsxwriter
 
 from bottleneck import lake
@@ -108,6 +109,20 @@ def write_month(month: dt.date, exports: dict[str, bytes]) -> None:
         lake.write_bytes(lake.target(month, f"raw_{source}"), data)
 
 
+DEMO_ADDRESSES = {"sender": "BottleNeck reports <reports@bottleneck.example>",
+                  "receiver": "product-managers@bottleneck.example"}
+
+
+def _demo_addresses() -> None:
+    """Made-up sender and readers for the demo's .eml, unless a luigi.cfg names real ones."""
+    settings = luigi.configuration.get_config()
+    if not settings.has_section("email"):
+        settings.add_section("email")
+    for option, address in DEMO_ADDRESSES.items():
+        if not settings.has_option("email", option):
+            settings.set("email", option, address)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--month", default="2020-08", help="the month to make and run (YYYY-MM)")
@@ -124,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from bottleneck import cli
 
+    _demo_addresses()
     try:
         cli.main(["RunMonth", "--month", args.month, "--local-scheduler"])
     except SystemExit as exit:
