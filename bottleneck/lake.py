@@ -88,9 +88,14 @@ TRANSIENT = (
 )
 
 
+def http_status(error: botocore.exceptions.ClientError) -> int:
+    """The HTTP status an S3 request failed with (0 when there was none)."""
+    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+
+
 def _is_permanent(error: Exception) -> bool:
     if isinstance(error, botocore.exceptions.ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        status = http_status(error)
         return not (status >= 500 or status == 429)
     return not isinstance(error, TRANSIENT)
 

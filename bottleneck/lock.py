@@ -112,10 +112,6 @@ class _LocalLock:
             return "another run"
 
 
-def _status(error: botocore.exceptions.ClientError) -> int:
-    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-
-
 class _S3Lock:
     def __init__(self, url: str, stale_seconds: float):
         client = lake.s3_client()
@@ -131,7 +127,7 @@ class _S3Lock:
                                        IfNoneMatch="*", ContentType="application/json")
         except botocore.exceptions.ClientError as error:
             # 412: the lock exists; 409: another conditional put on the same key is in flight.
-            if _status(error) not in (409, 412):
+            if lake.http_status(error) not in (409, 412):
                 raise
             self._break_if_stale()
             return False
@@ -142,7 +138,7 @@ class _S3Lock:
         try:
             head = self.s3.get_object(Bucket=self.bucket, Key=self.key)
         except botocore.exceptions.ClientError as error:
-            if _status(error) == 404:
+            if lake.http_status(error) == 404:
                 return  # released meanwhile: the next attempt takes it
             raise
         try:
@@ -161,7 +157,7 @@ class _S3Lock:
             # Conditional: deletes this very lock, never one another run took after it.
             self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=etag)
         except botocore.exceptions.ClientError as error:
-            if _status(error) not in (404, 412):
+            if lake.http_status(error) not in (404, 412):
                 raise
 
     def release(self) -> None:

@@ -272,9 +272,13 @@ def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=settings.ca_bundle or None)
 
 
+def _text(reply) -> str:
+    """An SMTP reply's text, which smtplib gives as bytes or str."""
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
 def _reply(error: smtplib.SMTPResponseException) -> str:
-    text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
-    return f"{error.smtp_code} {text}".strip()
+    return f"{error.smtp_code} {_text(error.smtp_error)}".strip()
 
 
 def is_transient(error: BaseException) -> bool:
@@ -301,7 +305,7 @@ def describe(error: BaseException, settings: SmtpSettings) -> str:
         said = _reply(error)
         return f"{where} refused the login ({said}): check [smtp] username and password"
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        refused = "; ".join(f"{rcpt}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+        refused = "; ".join(f"{rcpt}: {code} {_text(msg)}"
                             for rcpt, (code, msg) in error.recipients.items())
         return f"{where} refused every recipient ({refused})"
     if isinstance(error, smtplib.SMTPResponseException):
@@ -372,7 +376,7 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
         raise DeliveryError(f"email {message['Subject']!r} not delivered: {problem}") from None
     if refused:
         logger.warning("email %s: refused by the server for %s", message["Message-ID"], ", ".join(refused))
-    return {rcpt: f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+    return {rcpt: f"{code} {_text(text)}"
             for rcpt, (code, text) in refused.items()}
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import luigi
 
 from bottleneck import config, lake, lock, mail
-from bottleneck.classify import classified_wines, premium_price_floor
+from bottleneck.classify import ORDINARY, PREMIUM, classified_wines, premium_price_floor
 from bottleneck.errors import InvalidInputError, MissingSourceError, QualityGateError
 from bottleneck.quality import failures, gate, quality_record
 from bottleneck.reconcile import reconciled
@@ -260,8 +260,8 @@ class MonthReport(MonthTask):
             "report.xlsx": report_workbook(json.loads(quality_json), wines, rejected_rows,
                                            premium_price_floor(wines["price"], threshold), threshold,
                                            settings.workbook_sheet_rows),
-            "premium_wines.csv": wines_csv(wines[wines["category"] == "premium"]),
-            "ordinary_wines.csv": wines_csv(wines[wines["category"] == "ordinary"]),
+            "premium_wines.csv": wines_csv(wines[wines["category"] == PREMIUM]),
+            "ordinary_wines.csv": wines_csv(wines[wines["category"] == ORDINARY]),
             "rejected_rows.csv": rejected_csv(rejected_rows),
             "quality.json": quality_json,  # last: its presence says the month's report is whole
         }
