@@ -261,10 +261,7 @@ class SmtpServers:
 def smtp_server(tmp_path_factory):
     """Real SMTP server processes (aiosmtpd) on loopback: `smtp_server.get('plain'|'starttls'|'tls', login=...)`."""
     for module in ("aiosmtpd", "trustme"):
-        try:
-            __import__(module)
-        except ImportError:
-            pytest.skip(f"{module} is not installed (pip install -e '.[test]')")
+        pytest.importorskip(module, reason=f"{module} is not installed (pip install -e '.[test]')")
     servers = SmtpServers(tmp_path_factory.mktemp("smtp"))
     yield servers
     servers.stop_all()
@@ -358,10 +355,7 @@ class Luigid(ServerProcess):
 def luigid(tmp_path_factory):
     """A fresh luigid process on loopback for one test (so its task list holds only that test's runs)."""
     for module in ("sqlalchemy", "prometheus_client"):
-        try:
-            __import__(module)
-        except ImportError:
-            pytest.skip(f"{module} is not installed (pip install -e '.[scheduler]')")
+        pytest.importorskip(module, reason=f"{module} is not installed (pip install -e '.[scheduler]')")
     server = Luigid(tmp_path_factory.mktemp("luigid"), free_port())
     server.start()
     yield server

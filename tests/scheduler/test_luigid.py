@@ -22,14 +22,18 @@ def tree(task) -> dict:
     return found
 
 
-def test_month_through_luigid_is_listed_done_with_its_dependencies(luigid, local_lake, tmp_path):
+def run_month_through(luigid, local_lake, tmp_path):
+    """The month run by `bottleneck-run` with luigid as its scheduler; asserts it succeeded."""
     runs.write_months(MONTH)
     config = tmp_path / "luigi.cfg"
     config.write_text(luigid.luigi_cfg())
-
     done = runs.run(["RunMonth", "--month", MONTH], runs.environment(str(local_lake), config), tmp_path)
-
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_month_through_luigid_is_listed_done_with_its_dependencies(luigid, local_lake, tmp_path):
+    done = run_month_through(luigid, local_lake, tmp_path)
     assert "cannot be reached" not in done.stderr
     assert runs.report_exists(MONTH)
 
@@ -57,11 +61,7 @@ def test_month_through_luigid_is_listed_done_with_its_dependencies(luigid, local
 def test_luigid_records_task_history_and_exports_metrics(luigid, local_lake, tmp_path):
     import sqlite3
 
-    runs.write_months(MONTH)
-    config = tmp_path / "luigi.cfg"
-    config.write_text(luigid.luigi_cfg())
-    done = runs.run(["RunMonth", "--month", MONTH], runs.environment(str(local_lake), config), tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_month_through(luigid, local_lake, tmp_path)
 
     with sqlite3.connect(luigid.history_db) as db:
         finished = db.execute("SELECT t.name, e.event_name FROM tasks t JOIN task_events e ON e.task_id = t.id "
