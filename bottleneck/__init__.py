@@ -42,6 +42,7 @@ from bottleneck import alerts as _alerts  # noqa: E402
 _alerts.install()  # before Luigi forks workers, so that every failure of the run is seen
 
 from bottleneck.tasks import (  # noqa: E402,F401
+    CheckedDeliverables,
     ClassifiedWines,
     MonthEmail,
     MonthReport,

@@ -13,7 +13,7 @@ import threading
 import luigi
 import luigi.configuration
 
-from bottleneck import config, mail
+from bottleneck import config, mail, quality
 
 logger = logging.getLogger(f"luigi-interface.{__name__}")
 
@@ -108,7 +108,10 @@ def _on_failure(task, error) -> None:
 
 def error_text(error) -> str:
     if isinstance(error, BaseException):
-        return f"{type(error).__name__}: {error}"
+        # A failed gate carries its whole check table, which operators need more than its first line.
+        checks = getattr(error, "checks", None)
+        table = f"\n\nEvery check of the gate:\n{quality.check_table(checks)}" if checks else ""
+        return f"{type(error).__name__}: {error}{table}"
     return str(error)
 
 

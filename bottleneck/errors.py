@@ -24,6 +24,10 @@ class QualityGateError(PipelineError):
 
     exit_code = 7
 
+    def __init__(self, message: str, checks: list[dict] | None = None):
+        super().__init__(message)
+        self.checks = checks or []  # every check of the gate, as recorded (shown in the failure alert)
+
 
 class DeliveryError(PipelineError):
     """The month's email could not be delivered."""

@@ -29,6 +29,9 @@ LAYOUT = {
     "funnel": "work/{yyyy}/{mm}/funnel.json",
     "classified_wines": "work/{yyyy}/{mm}/classified_wines.parquet",
     "quality": "work/{yyyy}/{mm}/quality.json",
+    # The full check table of a failed gate (QualityReport or CheckedDeliverables); gone once the gate passes.
+    "quality_failed": "work/{yyyy}/{mm}/quality_failed.json",
+    "deliverables_check": "work/{yyyy}/{mm}/deliverables_check.json",
     "report_xlsx": "reports/{yyyy}/{mm}/report.xlsx",
     "premium_csv": "reports/{yyyy}/{mm}/premium_wines.csv",
     "ordinary_csv": "reports/{yyyy}/{mm}/ordinary_wines.csv",
@@ -150,6 +153,13 @@ def write_text(file: luigi.target.FileSystemTarget, text: str) -> None:
 
 def read_text(file: luigi.target.FileSystemTarget) -> str:
     return read_bytes(file).decode("utf-8")
+
+
+@_retried
+def remove(file: luigi.target.FileSystemTarget) -> None:
+    """Deletes the file if it is there."""
+    if file.exists():
+        file.remove()
 
 
 def exists(file: luigi.target.FileSystemTarget) -> bool:

@@ -1,17 +1,19 @@
-"""The data-quality gate: every check recorded with its observed and expected values."""
+"""The data-quality gate: every check recorded with its observed and expected values, each able to fail."""
+import json
 from dataclasses import asdict, dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pandas as pd
 import pandera.errors
 
-from bottleneck.classify import PREMIUM
-from bottleneck.reconcile import JOIN_RULE, SOURCE_FILES
+from bottleneck.classify import ORDINARY, PREMIUM
+from bottleneck.reconcile import SOURCE_FILES
+from bottleneck.reference import Reference
 from bottleneck.schemas import ClassifiedWine
 
-ERROR, WARNING, INFO = "error", "warning", "info"
-CENTS = Decimal("0.01")
+ERROR, WARNING = "error", "warning"
 NAMED_AT_MOST = 10
+PRODUCT_VALUES = {"price": "erp", "total_sales": "web"}  # a product's value and the source it comes from
 
 
 @dataclass
@@ -36,10 +38,9 @@ def _named(values) -> str:
     return ", ".join(str(value) for value in values[:NAMED_AT_MOST]) + more
 
 
-def clean_rows(staged: pd.DataFrame, rejected_rows: pd.DataFrame, source: str) -> pd.DataFrame:
-    """The staged rows that no cleaning rule rejected (the join's losses stay in)."""
-    dropped = rejected_rows[(rejected_rows["source_file"] == SOURCE_FILES[source]) & (rejected_rows["rule"] != JOIN_RULE)]
-    return staged[~staged["source_row"].isin(dropped["source_row"])]
+def has_products(wines: pd.DataFrame) -> Check:
+    return Check("the month has products", ERROR, len(wines) > 0, len(wines), "at least 1",
+                 "" if len(wines) else "no product is in erp, liaison and web: no report of 0 wines is sent")
 
 
 def unique_product_ids(wines: pd.DataFrame) -> Check:
@@ -48,34 +49,67 @@ def unique_product_ids(wines: pd.DataFrame) -> Check:
                  f"product_id repeated: {_named(repeated)}" if len(repeated) else "")
 
 
-def no_missing_values(wines: pd.DataFrame) -> Check:
-    columns = ["product_id", "sku", "price", "total_sales"]
-    nulls = {column: int(wines[column].isna().sum()) for column in columns}
-    empty = {column: count for column, count in nulls.items() if count}
-    return Check("no nulls in product_id, sku, price, total_sales", ERROR, not empty, nulls,
-                 {column: 0 for column in columns}, f"nulls: {empty}" if empty else "")
+def product_values_present(wines: pd.DataFrame) -> Check:
+    """An empty price or total_sales on a product is named, never summed as 0 or dropped."""
+    empty = [f"{SOURCE_FILES[source]} row {row} column {column} (product_id {product_id})"
+             for column, source in PRODUCT_VALUES.items()
+             for product_id, row in zip(wines.loc[wines[column].isna(), "product_id"],
+                                        wines.loc[wines[column].isna(), f"{source}_row"])]
+    return Check("every product has a price and a total_sales", ERROR, not empty, len(empty), 0,
+                 f"empty: {_named(empty)}" if empty else "")
 
 
-def conflicting_duplicates(clean: pd.DataFrame, file: str, key: str, value: str) -> Check:
-    """One key with two different values (two prices, two sales figures) is refused, not resolved."""
-    repeated = clean[clean[key].duplicated(keep=False)].sort_values(["source_row"])
+def conflicting_duplicates(clean: pd.DataFrame, file: str, key: str, value: str, name: str = "") -> Check:
+    """One key with two different values (two prices, two links) is refused, not resolved."""
+    repeated = clean[clean[key].notna() & clean[key].duplicated(keep=False)].sort_values(["source_row"])
     conflicts = [
-        f"{key} {name}: " + "; ".join(f"row {row.source_row} {value}={getattr(row, value)}" for row in rows.itertuples())
-        for name, rows in repeated.groupby(key, sort=True)
+        f"{key} {key_value}: {file} " + "; ".join(f"row {row.source_row} {value}={getattr(row, value)}"
+                                                  for row in rows.itertuples())
+        for key_value, rows in repeated.groupby(key, sort=True)
     ]
-    return Check(f"one {value} a {key} in {file}", ERROR, not conflicts, len(conflicts), 0,
+    return Check(name or f"one {value} a {key} in {file}", ERROR, not conflicts, len(conflicts), 0,
                  f"conflicting rows: {_named(conflicts)}" if conflicts else "")
 
 
-def present_in_every_source(wines: pd.DataFrame, clean: dict[str, pd.DataFrame]) -> Check:
-    links = set(zip(clean["liaison"]["product_id"], clean["liaison"]["id_web"]))
-    erp_ids, web_skus = set(clean["erp"]["product_id"]), set(clean["web"]["sku"])
-    orphans = [
-        product_id for product_id, sku in zip(wines["product_id"], wines["sku"])
-        if product_id not in erp_ids or sku not in web_skus or (product_id, sku) not in links
-    ]
-    return Check("every product present in erp, liaison and web", ERROR, not orphans, len(orphans), 0,
-                 f"product_id not in every source: {_named(orphans)}" if orphans else "")
+def same_as_reference(products: pd.DataFrame, rejected_rows: pd.DataFrame, reference: Reference) -> Check:
+    """The SQL's products and rejected rows are those the same rules give when pandas applies them."""
+    rows = ["erp_row", "liaison_row", "web_row"]
+    sql_products = sorted(map(tuple, products[rows].astype("int64").values.tolist()))
+    reference_products = sorted(map(tuple, reference.products[rows].values.tolist()))
+    sql_rejected = set(zip(rejected_rows["source_file"], rejected_rows["source_row"].astype(int), rejected_rows["rule"]))
+    differences = (
+        [f"product from rows {row} only in the SQL" for row in sorted(set(sql_products) - set(reference_products))]
+        + [f"product from rows {row} only in the reference" for row in sorted(set(reference_products) - set(sql_products))]
+        + [f"{file} row {row} rejected by '{rule}' only in the SQL" for file, row, rule in sorted(sql_rejected - reference.rejected)]
+        + [f"{file} row {row} rejected by '{rule}' only in the reference"
+           for file, row, rule in sorted(reference.rejected - sql_rejected)]
+    )
+    if not differences and sql_products != reference_products:
+        differences = ["a product is repeated in one engine only"]
+    return Check("products and rejected rows equal the rules run apart (pandas)", ERROR, not differences,
+                 {"products": len(sql_products), "rejected": len(sql_rejected)},
+                 {"products": len(reference_products), "rejected": len(reference.rejected)}, _named(differences))
+
+
+def rows_accounted_for(staged: dict[str, pd.DataFrame], products: pd.DataFrame, rejected_rows: pd.DataFrame) -> Check:
+    """Per source: raw rows = rows kept in a product + rows rejected, each row in exactly one of the two."""
+    observed, problems = {}, []
+    for source, table in staged.items():
+        raw = set(table["source_row"])
+        kept = set(products[f"{source}_row"].astype(int))
+        dropped = rejected_rows.loc[rejected_rows["source_file"] == SOURCE_FILES[source], "source_row"].astype(int)
+        rejected = set(dropped)
+        observed[source] = {"raw": len(table), "kept": len(kept), "rejected": len(dropped)}
+        silent = sorted(raw - kept - rejected)
+        twice = sorted((kept & rejected) | set(dropped[dropped.duplicated()]))
+        unknown = sorted((kept | rejected) - raw)
+        if len(table) != len(kept) + len(dropped) or silent or twice or unknown:
+            problems.append(f"{SOURCE_FILES[source]}: {len(table)} raw != {len(kept)} kept + {len(dropped)} rejected"
+                            + (f"; rows neither kept nor rejected: {_named(silent)}" if silent else "")
+                            + (f"; rows counted twice: {_named(twice)}" if twice else "")
+                            + (f"; rows not in the export: {_named(unknown)}" if unknown else ""))
+    return Check("every row accounted for: raw = kept + rejected, per source", ERROR, not problems, observed,
+                 "raw = kept + rejected", "; ".join(problems))
 
 
 def no_web_product_lost(wines: pd.DataFrame, clean_web: pd.DataFrame) -> Check:
@@ -84,23 +118,36 @@ def no_web_product_lost(wines: pd.DataFrame, clean_web: pd.DataFrame) -> Check:
                  f"sku on the web but not reconciled: {_named(lost)}" if lost else "")
 
 
-def independent_turnover(staged: dict[str, pd.DataFrame]) -> Decimal:
-    """The reference rules applied again with pandas and Decimal, apart from the SQL and its output."""
-    erp = staged["erp"][staged["erp"]["price"] > 0].drop_duplicates(["product_id", "price"])
-    web = staged["web"]
-    web = web[(web["post_type"] == "product") & web["sku"].notna()].drop_duplicates(["sku", "total_sales"])
-    liaison = staged["liaison"][staged["liaison"]["id_web"].notna()].drop_duplicates(["product_id", "id_web"])
-    joined = erp.merge(liaison, on="product_id").merge(web, left_on="id_web", right_on="sku")
-    total = sum((Decimal(f"{price:.2f}") * int(sales) for price, sales in zip(joined["price"], joined["total_sales"])),
-                Decimal(0))
-    return total.quantize(CENTS)
-
-
-def turnover_reconciled(turnover: Decimal, staged: dict[str, pd.DataFrame]) -> Check:
-    expected = independent_turnover(staged)
-    return Check("turnover equals an independent computation from the staged inputs", ERROR,
+def turnover_reconciled(turnover: Decimal, reference: Reference) -> Check:
+    expected = reference.turnover
+    return Check("turnover equals the rules run apart (pandas, Decimal)", ERROR,
                  turnover == expected, f"{turnover:.2f}", f"{expected:.2f}",
                  "" if turnover == expected else f"off by {turnover - expected:.2f}")
+
+
+def premium_by_decimal(prices: pd.Series, premium_zscore: float) -> pd.Series:
+    """Premium (True) where the price z-score, in exact decimal cents, is above the threshold."""
+    cents = [Decimal(f"{price:.2f}") for price in prices]
+    if len(cents) < 2:
+        return pd.Series(False, index=prices.index)
+    with localcontext() as context:
+        context.prec = 40
+        mean = sum(cents) / len(cents)
+        spread = (sum((cent - mean) ** 2 for cent in cents) / (len(cents) - 1)).sqrt()
+        if spread == 0:
+            return pd.Series(False, index=prices.index)
+        threshold = Decimal(repr(premium_zscore))
+        return pd.Series([(cent - mean) / spread > threshold for cent in cents], index=prices.index)
+
+
+def premium_reconciled(wines: pd.DataFrame, premium_zscore: float) -> Check:
+    complete = wines[wines["price"].notna()]
+    expected = premium_by_decimal(complete["price"], premium_zscore)
+    classified = complete["category"] == PREMIUM
+    differing = complete.loc[classified != expected, "product_id"].tolist()
+    return Check(f"premium wines equal the z-score above {premium_zscore:g} computed apart (Decimal)", ERROR,
+                 not differing, int(classified.sum()), int(expected.sum()),
+                 f"product_id classed otherwise: {_named(differing)}" if differing else "")
 
 
 def output_schema(wines: pd.DataFrame) -> Check:
@@ -113,12 +160,6 @@ def output_schema(wines: pd.DataFrame) -> Check:
         return Check("products match the ClassifiedWine schema", ERROR, False, len(failures), 0, _named(failures))
 
 
-def classes_add_up(wines: pd.DataFrame) -> Check:
-    premium = int((wines["category"] == PREMIUM).sum())
-    ordinary = len(wines) - premium
-    return Check("premium + ordinary = products", ERROR, premium + ordinary == len(wines), premium + ordinary, len(wines))
-
-
 def no_negative_stock(staged_erp: pd.DataFrame) -> Check:
     negative = staged_erp.loc[staged_erp["stock_quantity"] < 0, "product_id"].tolist()
     return Check("no negative stock in erp.xlsx", WARNING, not negative, len(negative), 0,
@@ -126,21 +167,26 @@ def no_negative_stock(staged_erp: pd.DataFrame) -> Check:
 
 
 def gate(staged: dict[str, pd.DataFrame], wines: pd.DataFrame, rejected_rows: pd.DataFrame,
-         turnover: Decimal, funnel: dict) -> list[Check]:
-    clean = {source: clean_rows(staged[source], rejected_rows, source) for source in staged}
+         turnover: Decimal, reference: Reference, premium_zscore: float) -> list[Check]:
+    """Every check of the month; `wines` are the classified products, with the Excel row of each source."""
+    clean = reference.clean
     return [
-        unique_product_ids(wines),
-        no_missing_values(wines),
+        has_products(wines),
+        rows_accounted_for(staged, wines, rejected_rows),
+        same_as_reference(wines, rejected_rows, reference),
+        conflicting_duplicates(clean["liaison"], "liaison.xlsx", "id_web", "product_id",
+                               "links one-to-one: a web sku (id_web) linked to one product_id in liaison.xlsx"),
+        conflicting_duplicates(clean["liaison"], "liaison.xlsx", "product_id", "id_web",
+                               "links one-to-one: a product_id linked to one web sku (id_web) in liaison.xlsx"),
         conflicting_duplicates(clean["erp"], "erp.xlsx", "product_id", "price"),
         conflicting_duplicates(clean["web"], "web.xlsx", "sku", "total_sales"),
-        conflicting_duplicates(clean["liaison"], "liaison.xlsx", "product_id", "id_web"),
-        present_in_every_source(wines, clean),
+        unique_product_ids(wines),
+        product_values_present(wines),
         no_web_product_lost(wines, clean["web"]),
-        turnover_reconciled(turnover, staged),
+        turnover_reconciled(turnover, reference),
+        premium_reconciled(wines, premium_zscore),
         output_schema(wines),
-        classes_add_up(wines),
         no_negative_stock(staged["erp"]),
-        Check("row-count funnel per source", INFO, True, funnel, None),
     ]
 
 
@@ -148,16 +194,40 @@ def failures(checks: list[Check]) -> list[Check]:
     return [check for check in checks if check.level == ERROR and not check.passed]
 
 
-def quality_record(month: str, wines: pd.DataFrame, turnover: Decimal, checks: list[Check], raw_files: dict) -> dict:
+def gate_record(month: str, checks: list[Check]) -> dict:
+    """The gate's verdict and every check; a failed gate's record is written to the lake as it is."""
+    return {"month": month, "passed": not failures(checks), "checks": [check.record() for check in checks]}
+
+
+def quality_record(month: str, wines: pd.DataFrame, turnover: Decimal, checks: list[Check], raw_files: dict,
+                   funnel: dict) -> dict:
     premium = int((wines["category"] == PREMIUM).sum())
+    record = gate_record(month, checks)
     return {
         "month": month,
         "products": len(wines),
         "premium": premium,
-        "ordinary": len(wines) - premium,
+        "ordinary": int((wines["category"] == ORDINARY).sum()),
         "turnover": float(turnover),
         "turnover_cents": int(turnover * 100),
-        "passed": not failures(checks),
-        "checks": [check.record() for check in checks],
+        "passed": record["passed"],
+        "checks": record["checks"],
+        "funnel": funnel,
         "raw_files": raw_files,
     }
+
+
+def check_table(checks: list[dict]) -> str:
+    """The checks as a plain-text table (failure alerts): status, level, name, observed, expected, detail."""
+    header = ("status", "level", "check", "observed", "expected")
+    rows = [(check["status"], check["level"], check["name"], _cell(check["observed"]), _cell(check["expected"]))
+            for check in checks]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    details = [f"- {check['name']}: {check['detail']}" for check in checks if check.get("detail")]
+    return "\n".join(lines + (["", "Details:", *details] if details else []))
+
+
+def _cell(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

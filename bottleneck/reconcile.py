@@ -1,4 +1,8 @@
-"""Cleans, deduplicates and joins the three staged exports with the DuckDB SQL of sql/."""
+"""Cleans, deduplicates and joins the three staged exports with the DuckDB SQL of sql/.
+
+Each reference rule is declared once, below; the SQL is rendered from the declarations, and the
+quality gate runs the same declarations through another engine (bottleneck.reference).
+"""
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -9,29 +13,64 @@ import pandas as pd
 
 SOURCE_FILES = {"erp": "erp.xlsx", "web": "web.xlsx", "liaison": "liaison.xlsx"}
 KEYS = {"erp": "product_id", "web": "sku", "liaison": "product_id"}
-CLEAN_VIEWS = {"erp": "erp_clean", "web": "web_clean", "liaison": "liaison_clean"}
 JOIN_RULE = "no match in the inner join of erp, liaison and web"
+DUPLICATE_RULE = "duplicate row"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`column operator value`, the operator one of OPERATORS; a row whose column is empty never meets it."""
+
+    column: str
+    operator: str
+    value: object = None
+
+
+OPERATORS = (">", "=", "is present")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A cleaning rule: the view of `sql/<view>.sql` keeps the rows of `after` that pass it."""
+    """A cleaning rule: view `view` keeps the rows of `after` that meet `keep`, or, with `distinct_on`,
+    the first row (by Excel row) of each set of rows equal in those columns."""
 
     source: str
     view: str
     after: str
     name: str
+    keep: Condition | None = None
+    distinct_on: tuple[str, ...] = ()
 
 
 RULES = (
-    Rule("erp", "erp_priced", "staged_erp", "price must be above 0"),
-    Rule("erp", "erp_clean", "erp_priced", "duplicate row"),
-    Rule("web", "web_products", "staged_web", "post_type must be 'product'"),
-    Rule("web", "web_with_sku", "web_products", "sku must be present"),
-    Rule("web", "web_clean", "web_with_sku", "duplicate row"),
-    Rule("liaison", "liaison_linked", "staged_liaison", "id_web must be present"),
-    Rule("liaison", "liaison_clean", "liaison_linked", "duplicate row"),
+    # An ERP row whose price is not above zero is no sellable product.
+    Rule("erp", "erp_priced", "staged_erp", "price must be above 0", keep=Condition("price", ">", 0)),
+    Rule("erp", "erp_clean", "erp_priced", DUPLICATE_RULE,
+         distinct_on=("product_id", "onsale_web", "price", "stock_quantity", "stock_status")),
+    # WooCommerce exports image attachments and empty rows beside products: keep the products.
+    Rule("web", "web_products", "staged_web", "post_type must be 'product'",
+         keep=Condition("post_type", "=", "product")),
+    # A product without a sku cannot be linked to the ERP.
+    Rule("web", "web_with_sku", "web_products", "sku must be present", keep=Condition("sku", "is present")),
+    Rule("web", "web_clean", "web_with_sku", DUPLICATE_RULE, distinct_on=("sku", "post_type", "post_title", "total_sales")),
+    # A liaison row without a web id links the ERP product to nothing on the web.
+    Rule("liaison", "liaison_linked", "staged_liaison", "id_web must be present", keep=Condition("id_web", "is present")),
+    Rule("liaison", "liaison_clean", "liaison_linked", DUPLICATE_RULE, distinct_on=("product_id", "id_web")),
 )
+
+
+@dataclass(frozen=True)
+class Link:
+    """One equality of the inner join: `left.left_column = right.right_column`."""
+
+    left: str
+    left_column: str
+    right: str
+    right_column: str
+
+
+# erp -> liaison -> web, in this order.
+LINKS = (Link("erp", "product_id", "liaison", "product_id"), Link("liaison", "id_web", "web", "sku"))
 
 
 @dataclass
@@ -46,6 +85,29 @@ def sql(name: str) -> str:
     return resources.files("bottleneck").joinpath("sql", f"{name}.sql").read_text()
 
 
+def _literal(value) -> str:
+    return "'" + value.replace("'", "''") + "'" if isinstance(value, str) else repr(value)
+
+
+def condition_sql(condition: Condition) -> str:
+    if condition.operator == "is present":
+        return f"{condition.column} IS NOT NULL"
+    return f"{condition.column} {condition.operator} {_literal(condition.value)}"
+
+
+def rule_sql(rule: Rule) -> str:
+    """The SELECT of a rule's view, rendered from its declaration."""
+    if rule.keep is not None:
+        return sql("keep_where").format(after=rule.after, condition=condition_sql(rule.keep))
+    return sql("first_of_duplicates").format(after=rule.after, columns=", ".join(rule.distinct_on))
+
+
+def products_sql() -> str:
+    erp_to_liaison, liaison_to_web = (f"{link.left}.{link.left_column} = {link.right}.{link.right_column}"
+                                      for link in LINKS)
+    return sql("products").format(erp_to_liaison=erp_to_liaison, liaison_to_web=liaison_to_web)
+
+
 @backoff.on_exception(backoff.expo, duckdb.IOException, max_tries=4)
 def reconciled(staged: dict[str, pd.DataFrame]) -> Reconciliation:
     """The month's products, every row a rule dropped (with the rule), and the row-count funnel."""
@@ -56,7 +118,7 @@ def reconciled(staged: dict[str, pd.DataFrame]) -> Reconciliation:
         funnel = {source: [{"stage": "raw", "rows": len(table)}] for source, table in staged.items()}
         rejected = []
         for rule in RULES:
-            connection.execute(f"CREATE VIEW {rule.view} AS {sql(rule.view)}")
+            connection.execute(f"CREATE VIEW {rule.view} AS {rule_sql(rule)}")
             rejected.append(connection.execute(
                 f"SELECT ? AS source_file, source_row, CAST({KEYS[rule.source]} AS VARCHAR) AS key, ? AS rule "
                 f"FROM {rule.after} ANTI JOIN {rule.view} USING (source_row) ORDER BY source_row",
@@ -64,7 +126,7 @@ def reconciled(staged: dict[str, pd.DataFrame]) -> Reconciliation:
             ).df())
             rows = connection.execute(f"SELECT count(*) FROM {rule.view}").fetchone()[0]
             funnel[rule.source].append({"stage": rule.name, "rows": rows})
-        connection.execute(f"CREATE TABLE products AS {sql('products')}")
+        connection.execute(f"CREATE TABLE products AS {products_sql()}")
         losses = connection.execute(sql("join_losses")).df()
         losses = pd.DataFrame({
             "source_file": losses["source"].map(SOURCE_FILES), "source_row": losses["source_row"],

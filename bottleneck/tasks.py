@@ -12,9 +12,11 @@ import luigi
 
 from bottleneck import config, lake, lock, mail
 from bottleneck.classify import ORDINARY, PREMIUM, classified_wines, premium_price_floor
+from bottleneck.deliverables import deliverable_checks
 from bottleneck.errors import InvalidInputError, MissingSourceError, QualityGateError
-from bottleneck.quality import failures, gate, quality_record
+from bottleneck.quality import Check, failures, gate, gate_record, quality_record
 from bottleneck.reconcile import reconciled
+from bottleneck.reference import reference
 from bottleneck.report import rejected_csv, report_workbook, wines_csv
 from bottleneck.staging import staged_table
 from bottleneck.tables import parquet_bytes, table_from_parquet
@@ -199,6 +201,20 @@ class ClassifiedWines(MonthTask):
         lake.write_bytes(self.output(), parquet_bytes(wines))
 
 
+def _gate_passed(task: MonthTask, checks: list[Check], failure: str) -> None:
+    """Raises QualityGateError when an error-level check failed, after writing the whole check table to
+    the lake (quality_failed), where operators and `bottleneck-admin status` find it; a later pass deletes it."""
+    record = gate_record(task.label, checks)
+    failed_record = task.target("quality_failed")
+    if record["passed"]:
+        lake.remove(failed_record)
+        return
+    lake.write_text(failed_record, json.dumps(record, indent=2, ensure_ascii=False))
+    details = "; ".join(f"{check.name}: observed {check.observed}, expected {check.expected}"
+                        + (f" ({check.detail})" if check.detail else "") for check in failures(checks))
+    raise QualityGateError(f"{task.label}: {failure}: {details}", record["checks"])
+
+
 class QualityReport(MonthTask):
     """The data-quality gate; an error-level failure stops the month before any report is written."""
 
@@ -215,18 +231,15 @@ class QualityReport(MonthTask):
 
     def run(self):
         inputs = self.input()
+        staged = _staged_tables(self)
         wines = table_from_parquet(lake.read_bytes(inputs["wines"]))
         rejected_rows = table_from_parquet(lake.read_bytes(inputs["reconciled"]["rejected_rows"]))
         funnel = json.loads(lake.read_text(inputs["reconciled"]["funnel"]))
         turnover = Decimal(funnel["turnover"])
-        checks = gate(_staged_tables(self), wines, rejected_rows, turnover, funnel["rows"])
-        failed = failures(checks)
-        if failed:
-            details = "; ".join(f"{check.name}: observed {check.observed}, expected {check.expected}"
-                                + (f" ({check.detail})" if check.detail else "") for check in failed)
-            raise QualityGateError(f"{self.label}: quality gate failed, no report written: {details}")
+        checks = gate(staged, wines, rejected_rows, turnover, reference(staged), config.settings().premium_zscore)
+        _gate_passed(self, checks, "quality gate failed, no report written")
         manifest = json.loads(lake.read_text(inputs["manifest"]))
-        record = quality_record(self.label, wines, turnover, checks, manifest)
+        record = quality_record(self.label, wines, turnover, checks, manifest, funnel["rows"])
         lake.write_text(self.output(), json.dumps(record, indent=2, ensure_ascii=False))
 
 
@@ -270,11 +283,27 @@ class MonthReport(MonthTask):
             lake.write_bytes(outputs[name], data)
 
 
+class CheckedDeliverables(MonthTask):
+    """The report's files read back as their readers get them; a disagreement stops the month before the email."""
+
+    def requires(self):
+        return MonthReport(month=self.month)
+
+    def output(self):
+        return self.target("deliverables_check")
+
+    def run(self):
+        files = {name: lake.read_bytes(target) for name, target in self.input().items()}
+        checks = deliverable_checks(files)
+        _gate_passed(self, checks, "the deliverables disagree, no email sent")
+        lake.write_text(self.output(), json.dumps(gate_record(self.label, checks), indent=2, ensure_ascii=False))
+
+
 class MonthEmail(MonthTask):
     """The month's report emailed to its readers; the receipt makes sure it is sent once."""
 
     def requires(self):
-        return MonthReport(month=self.month)
+        return CheckedDeliverables(month=self.month)
 
     def output(self):
         return self.target("email_receipt")
@@ -284,7 +313,7 @@ class MonthEmail(MonthTask):
         with lock.month_lock(self.month, "email"):
             if lake.exists(self.output()):
                 return  # sent by the run that held the lock before this one
-            reports = {name: lake.read_bytes(target) for name, target in self.input().items()}
+            reports = {name: lake.read_bytes(target) for name, target in MonthReport(month=self.month).output().items()}
             receipt = mail.deliver_month_report(self.month, reports)
             lake.write_text(self.output(), json.dumps(receipt, indent=2))
 

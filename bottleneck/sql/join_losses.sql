@@ -2,15 +2,13 @@
 -- Ordered: DuckDB's threads return them in any order, and a re-run must give the same report.
 SELECT 'erp' AS source, source_row, CAST(product_id AS VARCHAR) AS key
 FROM erp_clean
-WHERE product_id NOT IN (SELECT product_id FROM products)
+WHERE source_row NOT IN (SELECT erp_row FROM products)
 UNION ALL
 SELECT 'liaison', source_row, CAST(product_id AS VARCHAR)
-FROM liaison_clean AS liaison
-WHERE NOT EXISTS (
-    SELECT 1 FROM products WHERE products.product_id = liaison.product_id AND products.sku = liaison.id_web
-)
+FROM liaison_clean
+WHERE source_row NOT IN (SELECT liaison_row FROM products)
 UNION ALL
 SELECT 'web', source_row, sku
 FROM web_clean
-WHERE sku NOT IN (SELECT sku FROM products)
+WHERE source_row NOT IN (SELECT web_row FROM products)
 ORDER BY source, source_row
