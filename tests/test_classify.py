@@ -29,5 +29,19 @@ def test_without_spread_every_wine_is_ordinary(prices):
     assert premium_price_floor(pd.Series(prices, dtype="float64"), 2.0) is None
 
 
+@pytest.mark.parametrize("prices", [[24.9] * 3, [5.7] * 7], ids=["24.9x3", "5.7x7"])
+def test_equal_prices_with_float_noise_have_no_z_score_and_no_premium(prices):
+    # In euros the sample deviation of these is about 1e-15, not 0, and every z-score came out +-0.8 or more.
+    assert pd.Series(prices).std(ddof=1) != 0
+    wines = classified_wines(pd.DataFrame({"price": prices}), premium_zscore=0.5)
+    assert wines["price_zscore"].isna().all() and (wines["category"] == "ordinary").all()
+    assert premium_price_floor(pd.Series(prices), 0.5) is None
+
+
+def test_z_scores_do_not_depend_on_float_noise_in_the_prices():
+    noisy = pd.Series([0.1 + 0.2, 0.3, 0.6])
+    assert price_zscores(noisy).tolist() == price_zscores(pd.Series([0.3, 0.3, 0.6])).tolist()
+
+
 def test_price_floor_is_mean_plus_threshold_deviations():
     assert math.isclose(premium_price_floor(pd.Series([10.0, 20.0, 30.0]), 2.0), 40.0)

@@ -1,7 +1,8 @@
-"""Every cleaning rule of sql/, the join, the rejected rows and the funnel, on tiny tables."""
+"""Every cleaning rule of reconcile.RULES as DuckDB runs it, the join, the rejected rows and the funnel."""
 from decimal import Decimal
 
-from bottleneck.reconcile import JOIN_RULE, RULES, reconciled, sql
+from bottleneck.reconcile import DUPLICATE_RULE, JOIN_RULE, RULES, products_sql, reconciled, rule_sql
+from bottleneck.staging import required_columns
 from tests import frames
 
 
@@ -18,14 +19,27 @@ def rejected(result):
     return sorted(zip(rows["source_file"], rows["key"].fillna(""), rows["rule"]))
 
 
-def test_every_rule_has_its_sql_file():
+def test_each_rule_is_rendered_from_its_declaration():
+    rendered = {rule.view: " ".join(rule_sql(rule).split("\n")[1:]).strip() for rule in RULES}
+    assert rendered["erp_priced"] == "SELECT * FROM staged_erp WHERE price > 0"
+    assert rendered["web_products"] == "SELECT * FROM staged_web WHERE post_type = 'product'"
+    assert rendered["web_with_sku"] == "SELECT * FROM web_products WHERE sku IS NOT NULL"
+    assert rendered["liaison_clean"] == ("SELECT * FROM liaison_linked QUALIFY row_number() OVER "
+                                         "(PARTITION BY product_id, id_web ORDER BY source_row) = 1")
+    assert "ON erp.product_id = liaison.product_id" in products_sql()
+    assert "ON liaison.id_web = web.sku" in products_sql()
+
+
+def test_a_duplicate_row_is_one_identical_in_every_column_read():
     for rule in RULES:
-        assert "SELECT" in sql(rule.view).upper()
+        if rule.name == DUPLICATE_RULE:
+            assert sorted(rule.distinct_on) == sorted(required_columns(rule.source)), rule.view
 
 
 def test_clean_month_joins_everything_and_computes_revenue_in_cents():
     result = reconciled(month())
     assert result.products[["product_id", "sku", "revenue"]].values.tolist() == [[1, "101", 30.0], [2, "102", 41.0]]
+    assert result.products[["erp_row", "liaison_row", "web_row"]].values.tolist() == [[2, 2, 2], [3, 3, 3]]
     assert result.turnover == Decimal("71.00")
     assert result.rejected_rows.empty
 
@@ -39,6 +53,18 @@ def test_erp_price_not_above_zero_is_rejected():
     result = reconciled(month(erp=frames.erp((1, 10.0), (2, -8.0))))
     assert result.products["product_id"].tolist() == [1]
     assert ("erp.xlsx", "2", "price must be above 0") in rejected(result)
+
+
+def test_erp_keeps_a_repeated_row_once_but_not_a_row_that_differs():
+    result = reconciled(month(erp=frames.erp((1, 10.0), (2, 20.5), (1, 10.0), (1, 10.0, 7))))
+    assert result.products["erp_row"].tolist() == [2, 5, 3]
+    assert ("erp.xlsx", "1", "duplicate row") in rejected(result)
+
+
+def test_a_sku_linked_twice_joins_twice_for_the_gate_to_refuse():
+    result = reconciled(month(erp=frames.erp((1, 10.0), (2, 20.5), (3, 5.0)),
+                              liaison=frames.liaison((1, "101"), (2, "102"), (3, "101"))))
+    assert result.products["web_row"].tolist() == [2, 3, 2]
 
 
 def test_web_keeps_products_with_a_sku_once():
