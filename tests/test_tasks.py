@@ -81,12 +81,12 @@ def test_the_plain_luigi_command_exits_non_zero_on_failure_from_any_folder(lake,
     assert "raw exports not ready" in result.stderr
 
 
-def test_a_month_with_no_products_reports_zero(lake, tmp_path):
+def test_a_month_with_no_products_fails_the_gate_instead_of_reporting_zero(lake, tmp_path):
     write_tiny_month(lake, [], [], [])
     result = run_month(lake, tmp_path)
-    assert result.returncode == 0, result.stderr
-    quality = (lake / "reports/2020/08/quality.json").read_text()
-    assert '"products": 0' in quality and '"turnover": 0.0' in quality
+    assert result.returncode == 7, result.stderr
+    assert "the month has products: observed 0, expected at least 1" in result.stderr
+    assert reports(lake) == set()
 
 
 def test_a_month_with_one_product(lake, tmp_path):

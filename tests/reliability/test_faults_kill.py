@@ -6,7 +6,7 @@ from tests.reliability.harness import READERS, REPORT_FILES, Lake, difference
 pytestmark = pytest.mark.slow
 
 TASKS = ["RawManifest", "StagedErp", "StagedWeb", "StagedLiaison", "ReconciledProducts", "ClassifiedWines",
-         "QualityReport", "MonthReport", "MonthEmail"]
+         "QualityReport", "MonthReport", "CheckedDeliverables", "MonthEmail"]
 # Inside the tasks that write more than one file: ReconciledProducts writes lake writes 6 to 8 (kill
 # after its first and second), MonthReport writes 10 to 14 (kill after each of its first four).
 MID_TASK_WRITES = [5, 6, 10, 11, 12, 13]
@@ -16,6 +16,7 @@ STABLE = [f"reports/2020/08/{name}" for name in REPORT_FILES] + [
     "staging/2020/08/erp.parquet", "staging/2020/08/web.parquet", "staging/2020/08/liaison.parquet",
     "work/2020/08/raw_manifest.json", "work/2020/08/products.parquet", "work/2020/08/rejected_rows.parquet",
     "work/2020/08/funnel.json", "work/2020/08/classified_wines.parquet", "work/2020/08/quality.json",
+    "work/2020/08/deliverables_check.json",
 ]
 
 
