@@ -8,7 +8,7 @@ import pytest
 from bottleneck import quality
 from bottleneck.classify import classified_wines
 from bottleneck.reconcile import reconciled
-from bottleneck.reference import reference
+from bottleneck.reference import exact_turnover as reference_turnover, reference
 from tests import frames
 
 TURNOVER = "turnover equals the rules run apart (pandas, Decimal)"
@@ -219,3 +219,11 @@ def test_a_failed_gate_record_says_so_and_its_table_reads_as_a_table():
     row = next(line for line in table if "every product has a price" in line)
     assert row.split()[:2] == ["failed", "error"]
     assert "- every product has a price and a total_sales: empty: web.xlsx row 3 column total_sales" in "\n".join(table)
+
+
+def test_the_reference_turnover_is_exact_where_a_float_sum_is_not():
+    products = pd.DataFrame({"price": [346307801.14, 663550588.52, 137866509.26],
+                             "total_sales": [123646.0, 683244.0, 511554.0]})
+    float_sum = Decimal(sum(products["price"] * products["total_sales"])).quantize(Decimal("0.01"))
+    assert float_sum == Decimal("566712696960505.38")
+    assert reference_turnover(products) == Decimal("566712696960505.36")
