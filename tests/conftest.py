@@ -13,6 +13,38 @@ REPO = Path(__file__).resolve().parents[1]
 SEED_MONTH = REPO.parent / "shared" / "data" / "seed-month"
 
 
+# In CI (CI=true) a skipped test is a failure: a missing tool, package or data set must turn CI red, not quietly
+# shrink the suite. The allow-list: the start of a skip reason, and why CI may skip it.
+CI_ALLOWED_SKIPS = {
+    "podman cannot run containers here": "podman is installed, but the CI runner itself may be a container "
+                                         "without user namespaces; the image tests then cannot run anywhere",
+}
+
+
+def _skip_fails_in_ci(report) -> None:
+    if os.environ.get("CI") != "true" or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    if any(reason.startswith(allowed) for allowed in CI_ALLOWED_SKIPS):
+        return
+    report.outcome = "failed"
+    report.longrepr = (f"skipped in CI, which counts as a failure (tests/conftest.py CI_ALLOWED_SKIPS): {reason}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _skip_fails_in_ci(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _skip_fails_in_ci(outcome.get_result())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
