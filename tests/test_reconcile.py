@@ -94,3 +94,15 @@ def test_funnel_counts_each_stage():
 def test_an_empty_month_reconciles_to_nothing():
     result = reconciled(month(erp=frames.erp(), web=frames.web(), liaison=frames.liaison()))
     assert result.products.empty and result.turnover == Decimal("0.00")
+
+
+def test_a_link_to_a_sku_not_on_the_web_is_a_join_loss_not_a_product():
+    result = reconciled(month(liaison=frames.liaison((1, "101"), (2, "999"))))
+    assert result.products["product_id"].tolist() == [1]
+    assert {("erp.xlsx", "2", JOIN_RULE), ("liaison.xlsx", "2", JOIN_RULE), ("web.xlsx", "102", JOIN_RULE)} <= set(
+        rejected(result))
+
+
+def test_revenue_keeps_every_cent_of_the_price():
+    result = reconciled(month(erp=frames.erp((1, 10.25), (2, 0.99))))
+    assert result.turnover == Decimal("32.73")
