@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-UNIT = ["tests/test_reconcile.py", "tests/test_classify.py", "tests/test_quality.py", "tests/test_staging.py"]
+UNIT = ["tests/test_reconcile.py", "tests/test_classify.py", "tests/test_quality.py", "tests/test_staging.py",
+        "tests/test_deliverables.py"]
 TASK_TREE = ["tests/faults", "tests/test_acceptance.py"]
 # Compares the rendered SQL text: it would "kill" every SQL mutant without showing that behaviour is tested.
 TEXT_ONLY = ["tests/test_reconcile.py::test_each_rule_is_rendered_from_its_declaration"]
