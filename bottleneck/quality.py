@@ -76,13 +76,15 @@ def same_as_reference(products: pd.DataFrame, rejected_rows: pd.DataFrame, refer
     rows = ["erp_row", "liaison_row", "web_row"]
     sql_products = sorted(map(tuple, products[rows].astype("int64").values.tolist()))
     reference_products = sorted(map(tuple, reference.products[rows].values.tolist()))
-    sql_rejected = set(zip(rejected_rows["source_file"], rejected_rows["source_row"].astype(int), rejected_rows["rule"]))
+    sql_rejected = set(zip(rejected_rows["source_file"], rejected_rows["source_row"].astype(int),
+                           rejected_rows["rule"]))
     differences = (
-        [f"product from rows {row} only in the SQL" for row in sorted(set(sql_products) - set(reference_products))]
-        + [f"product from rows {row} only in the reference" for row in sorted(set(reference_products) - set(sql_products))]
-        + [f"{file} row {row} rejected by '{rule}' only in the SQL" for file, row, rule in sorted(sql_rejected - reference.rejected)]
-        + [f"{file} row {row} rejected by '{rule}' only in the reference"
-           for file, row, rule in sorted(reference.rejected - sql_rejected)]
+        [f"product from rows {row} only in the {engine}" for engine, only in (
+            ("SQL", set(sql_products) - set(reference_products)),
+            ("reference", set(reference_products) - set(sql_products))) for row in sorted(only)]
+        + [f"{file} row {row} rejected by '{rule}' only in the {engine}" for engine, only in (
+            ("SQL", sql_rejected - reference.rejected),
+            ("reference", reference.rejected - sql_rejected)) for file, row, rule in sorted(only)]
     )
     if not differences and sql_products != reference_products:
         differences = ["a product is repeated in one engine only"]
