@@ -71,42 +71,46 @@ def conflicting_duplicates(clean: pd.DataFrame, file: str, key: str, value: str,
                  f"conflicting rows: {_named(conflicts)}" if conflicts else "")
 
 
+def _only_in_one(first: pd.DataFrame, second: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of each table that the other has not (tables of the same columns, compared as multisets)."""
+    columns = list(first.columns)
+    if len(first) == len(second):  # the common case, cheaply: the same rows, once sorted
+        ordered = [table.sort_values(columns, ignore_index=True) for table in (first, second)]
+        if ordered[0].equals(ordered[1]):
+            return first.iloc[:0], second.iloc[:0]
+    first, second = (table.assign(_nth=table.groupby(columns).cumcount()) for table in (first, second))
+    both = first.merge(second, how="outer", indicator=True)
+    return (both[both["_merge"] == side].drop(columns=["_merge", "_nth"]) for side in ("left_only", "right_only"))
+
+
 def same_as_reference(products: pd.DataFrame, rejected_rows: pd.DataFrame, reference: Reference) -> Check:
     """The SQL's products and rejected rows are those the same rules give when pandas applies them."""
     rows = ["erp_row", "liaison_row", "web_row"]
-    sql_products = sorted(map(tuple, products[rows].astype("int64").values.tolist()))
-    reference_products = sorted(map(tuple, reference.products[rows].values.tolist()))
-    sql_rejected = set(zip(rejected_rows["source_file"], rejected_rows["source_row"].astype(int),
-                           rejected_rows["rule"]))
-    differences = (
-        [f"product from rows {row} only in the {engine}" for engine, only in (
-            ("SQL", set(sql_products) - set(reference_products)),
-            ("reference", set(reference_products) - set(sql_products))) for row in sorted(only)]
-        + [f"{file} row {row} rejected by '{rule}' only in the {engine}" for engine, only in (
-            ("SQL", sql_rejected - reference.rejected),
-            ("reference", reference.rejected - sql_rejected)) for file, row, rule in sorted(only)]
-    )
-    if not differences and sql_products != reference_products:
-        differences = ["a product is repeated in one engine only"]
+    kept = _only_in_one(products[rows].astype("int64"), reference.products[rows])
+    columns = ["source_file", "source_row", "rule"]
+    dropped = _only_in_one(rejected_rows[columns].astype({"source_row": "int64"}), reference.rejected[columns])
+    differences = [f"product from rows {tuple(row)} only in the {engine}"
+                   for engine, only in zip(("SQL", "reference"), kept) for row in only.sort_values(rows).values.tolist()]
+    differences += [f"{file} row {row} rejected by '{rule}' only in the {engine}"
+                    for engine, only in zip(("SQL", "reference"), dropped)
+                    for file, row, rule in only.sort_values(columns).values.tolist()]
     return Check("products and rejected rows equal the rules run apart (pandas)", ERROR, not differences,
-                 {"products": len(sql_products), "rejected": len(sql_rejected)},
-                 {"products": len(reference_products), "rejected": len(reference.rejected)}, _named(differences))
+                 {"products": len(products), "rejected": len(rejected_rows)},
+                 {"products": len(reference.products), "rejected": len(reference.rejected)}, _named(differences))
 
 
 def rows_accounted_for(staged: dict[str, pd.DataFrame], products: pd.DataFrame, rejected_rows: pd.DataFrame) -> Check:
     """Per source: raw rows = rows kept in a product + rows rejected, each row in exactly one of the two."""
     observed, problems = {}, []
     for source, table in staged.items():
-        raw = set(table["source_row"])
-        kept = set(products[f"{source}_row"].astype(int))
-        dropped = rejected_rows.loc[rejected_rows["source_file"] == SOURCE_FILES[source], "source_row"].astype(int)
-        rejected = set(dropped)
-        observed[source] = {"raw": len(table), "kept": len(kept), "rejected": len(dropped)}
-        silent = sorted(raw - kept - rejected)
-        twice = sorted((kept & rejected) | set(dropped[dropped.duplicated()]))
-        unknown = sorted((kept | rejected) - raw)
-        if len(table) != len(kept) + len(dropped) or silent or twice or unknown:
-            problems.append(f"{SOURCE_FILES[source]}: {len(table)} raw != {len(kept)} kept + {len(dropped)} rejected"
+        raw, kept = table["source_row"], products[f"{source}_row"].drop_duplicates()
+        dropped = rejected_rows.loc[rejected_rows["source_file"] == SOURCE_FILES[source], "source_row"]
+        observed[source] = {"raw": len(raw), "kept": len(kept), "rejected": len(dropped)}
+        silent = sorted(raw[~raw.isin(kept) & ~raw.isin(dropped)].tolist())
+        twice = sorted(set(dropped[dropped.isin(kept) | dropped.duplicated()].tolist()))
+        unknown = sorted(set(pd.concat([kept, dropped])[lambda rows: ~rows.isin(raw)].tolist()))
+        if len(raw) != len(kept) + len(dropped) or silent or twice or unknown:
+            problems.append(f"{SOURCE_FILES[source]}: {len(raw)} raw != {len(kept)} kept + {len(dropped)} rejected"
                             + (f"; rows neither kept nor rejected: {_named(silent)}" if silent else "")
                             + (f"; rows counted twice: {_named(twice)}" if twice else "")
                             + (f"; rows not in the export: {_named(unknown)}" if unknown else ""))
@@ -115,7 +119,7 @@ def rows_accounted_for(staged: dict[str, pd.DataFrame], products: pd.DataFrame, 
 
 
 def no_web_product_lost(wines: pd.DataFrame, clean_web: pd.DataFrame) -> Check:
-    lost = sorted(set(clean_web["sku"]) - set(wines["sku"]))
+    lost = sorted(set(clean_web.loc[~clean_web["sku"].isin(wines["sku"]), "sku"]))
     return Check("no clean web product lost in the join", ERROR, not lost, len(lost), 0,
                  f"sku on the web but not reconciled: {_named(lost)}" if lost else "")
 
@@ -128,18 +132,18 @@ def turnover_reconciled(turnover: Decimal, reference: Reference) -> Check:
 
 
 def premium_by_decimal(prices: pd.Series, premium_zscore: float) -> pd.Series:
-    """Premium (True) where the price z-score, in exact decimal cents, is above the threshold."""
-    cents = [Decimal(f"{price:.2f}") for price in prices]
-    if len(cents) < 2:
+    """Premium (True) where the price z-score, computed exactly on whole cents, is above the threshold."""
+    cents = [round(price * 100) for price in prices.tolist()]  # Python integers; prices are whole cents
+    count, total = len(cents), sum(cents)
+    # count x the sum of squared deviations, as an exact integer: 0 when every price is the same.
+    deviations = count * sum(cent * cent for cent in cents) - total * total
+    if count < 2 or deviations == 0:
         return pd.Series(False, index=prices.index)
     with localcontext() as context:
         context.prec = 40
-        mean = sum(cents) / len(cents)
-        spread = (sum((cent - mean) ** 2 for cent in cents) / (len(cents) - 1)).sqrt()
-        if spread == 0:
-            return pd.Series(False, index=prices.index)
-        threshold = Decimal(repr(premium_zscore))
-        return pd.Series([(cent - mean) / spread > threshold for cent in cents], index=prices.index)
+        spread = (Decimal(deviations) / (count * (count - 1))).sqrt()
+        floor = Decimal(total) / count + Decimal(repr(premium_zscore)) * spread
+    return pd.Series([cent > floor for cent in cents], index=prices.index)
 
 
 def premium_reconciled(wines: pd.DataFrame, premium_zscore: float) -> Check:

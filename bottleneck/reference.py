@@ -17,7 +17,7 @@ CENTS = Decimal("0.01")
 class Reference:
     clean: dict[str, pd.DataFrame]  # the rows of each source that every cleaning rule kept
     products: pd.DataFrame  # one row a joined product: erp_row, liaison_row, web_row, price, total_sales
-    rejected: set  # (source file, Excel row, rule) of every row dropped
+    rejected: pd.DataFrame  # source_file, source_row, rule of every row dropped
     turnover: Decimal  # sum of price x total_sales over the products whose both values are present
 
 
@@ -40,13 +40,17 @@ def kept_by(table: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     return table.sort_values("source_row").drop_duplicates(list(rule.distinct_on), keep="first")
 
 
+def _dropped(table: pd.DataFrame, kept_rows: pd.Series, source: str, rule: str) -> pd.DataFrame:
+    rows = table.loc[~table["source_row"].isin(kept_rows), "source_row"].astype("int64")
+    return pd.DataFrame({"source_file": SOURCE_FILES[source], "source_row": rows, "rule": rule})
+
+
 def reference(staged: dict[str, pd.DataFrame]) -> Reference:
-    clean, rejected = {}, set()
+    clean, rejected = {}, []
     for source, table in staged.items():
         for rule in (rule for rule in RULES if rule.source == source):
             kept = kept_by(table, rule)
-            rejected |= {(SOURCE_FILES[source], int(row), rule.name)
-                         for row in table["source_row"][~table["source_row"].isin(kept["source_row"])]}
+            rejected.append(_dropped(table, kept["source_row"], source, rule.name))
             table = kept
         clean[source] = table
     joined = clean[LINKS[0].left].add_prefix(f"{LINKS[0].left}.")
@@ -60,15 +64,14 @@ def reference(staged: dict[str, pd.DataFrame]) -> Reference:
         "erp_row": joined["erp.source_row"], "liaison_row": joined["liaison.source_row"],
         "web_row": joined["web.source_row"], "price": joined["erp.price"], "total_sales": joined["web.total_sales"],
     }).astype({"erp_row": "int64", "liaison_row": "int64", "web_row": "int64"})
-    for source, table in clean.items():
-        lost = ~table["source_row"].isin(products[f"{source}_row"])
-        rejected |= {(SOURCE_FILES[source], int(row), JOIN_RULE) for row in table["source_row"][lost]}
-    return Reference(clean, products, rejected, exact_turnover(products))
+    rejected += [_dropped(table, products[f"{source}_row"], source, JOIN_RULE) for source, table in clean.items()]
+    return Reference(clean, products, pd.concat(rejected, ignore_index=True), exact_turnover(products))
 
 
 def exact_turnover(products: pd.DataFrame) -> Decimal:
-    """price x total_sales summed in Decimal, prices being whole cents; empty values are left to the gate."""
+    """price x total_sales summed in whole cents, as Python integers (exact at any size); empty values are left
+    out, for the gate to name them."""
     present = products[products["price"].notna() & products["total_sales"].notna()]
-    total = sum((Decimal(f"{price:.2f}") * int(sales) for price, sales in zip(present["price"], present["total_sales"])),
-                Decimal(0))
-    return total.quantize(CENTS)
+    cents = (round(price * 100) for price in present["price"].tolist())  # prices are whole cents (schemas)
+    total = sum(price * int(sales) for price, sales in zip(cents, present["total_sales"].tolist()))
+    return (Decimal(total) / 100).quantize(CENTS)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bottleneck import quality
-from bottleneck.classify import classified_wines
+from bottleneck.classify import classified_wines, price_zscores
 from bottleneck.reconcile import reconciled
 from bottleneck.reference import exact_turnover as reference_turnover, reference
 from tests import frames
@@ -72,7 +72,7 @@ def test_the_reference_engine_applies_the_declared_rules_by_itself():
     result = reference(month)
     assert result.turnover == Decimal("330.00")
     assert sorted(result.products[["erp_row", "liaison_row", "web_row"]].values.tolist()) == [[2, 2, 2], [3, 3, 3]]
-    assert result.rejected == {
+    assert set(map(tuple, result.rejected.values.tolist())) == {
         ("erp.xlsx", 4, "price must be above 0"), ("erp.xlsx", 5, "duplicate row"),
         ("web.xlsx", 4, "post_type must be 'product'"), ("web.xlsx", 5, "sku must be present"),
         ("web.xlsx", 6, "duplicate row"), ("liaison.xlsx", 4, "id_web must be present")}
@@ -227,3 +227,11 @@ def test_the_reference_turnover_is_exact_where_a_float_sum_is_not():
     float_sum = Decimal(sum(products["price"] * products["total_sales"])).quantize(Decimal("0.01"))
     assert float_sum == Decimal("566712696960505.38")
     assert reference_turnover(products) == Decimal("566712696960505.36")
+
+
+def test_the_decimal_premium_check_uses_the_sample_deviation_and_a_strict_threshold():
+    prices = pd.Series([10.0] * 20 + [100.0])
+    top = float(price_zscores(prices).iloc[-1])  # the population deviation would give 2.5% more
+    assert quality.premium_by_decimal(prices, top - 1e-9).tolist() == [False] * 20 + [True]
+    assert not quality.premium_by_decimal(prices, top + 1e-9).any()
+    assert not quality.premium_by_decimal(pd.Series([1.0, 2.0, 3.0]), 1.0).any()  # z of 3.00 is exactly 1
