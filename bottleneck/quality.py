@@ -13,6 +13,7 @@ from bottleneck.schemas import ClassifiedWine
 
 ERROR, WARNING = "error", "warning"
 NAMED_AT_MOST = 10
+CELL_WIDTH = 24  # of the observed and expected columns of check_table
 PRODUCT_VALUES = {"price": "erp", "total_sales": "web"}  # a product's value and the source it comes from
 
 
@@ -224,14 +225,21 @@ def quality_record(month: str, wines: pd.DataFrame, turnover: Decimal, checks: l
 
 
 def check_table(checks: list[dict]) -> str:
-    """The checks as a plain-text table (failure alerts): status, level, name, observed, expected, detail."""
-    header = ("status", "level", "check", "observed", "expected")
-    rows = [(check["status"], check["level"], check["name"], _cell(check["observed"]), _cell(check["expected"]))
-            for check in checks]
+    """The checks as a plain-text table (failure alerts): status, level, observed, expected, check; then the
+    details, and the values too long for a column."""
+    header = ("status", "level", "observed", "expected", "check")
+    rows, details = [], []
+    for check in checks:
+        values = [_cell(check["observed"]), _cell(check["expected"])]
+        if any(len(value) > CELL_WIDTH for value in values):
+            details.append(f"- {check['name']}: observed {values[0]}, expected {values[1]}")
+            values = [value if len(value) <= CELL_WIDTH else value[:CELL_WIDTH - 3] + "..." for value in values]
+        rows.append((check["status"], check["level"], *values, check["name"]))
+        if check.get("detail"):
+            details.append(f"- {check['name']}: {check['detail']}")
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    details = [f"- {check['name']}: {check['detail']}" for check in checks if check.get("detail")]
     return "\n".join(lines + (["", "Details:", *details] if details else []))
 
 

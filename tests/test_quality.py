@@ -213,12 +213,14 @@ def test_a_failed_gate_record_says_so_and_its_table_reads_as_a_table():
     record = quality.gate_record("2020-08", checks)
     assert record["passed"] is False and set(record) == {"month", "passed", "checks"}
     table = quality.check_table(record["checks"]).splitlines()
-    assert table[0].split() == ["status", "level", "check", "observed", "expected"]
+    assert table[0].split() == ["status", "level", "observed", "expected", "check"]
     assert set(table[1]) == {"-", " "}
     assert len(table) > len(checks) + 2
     row = next(line for line in table if "every product has a price" in line)
     assert row.split()[:2] == ["failed", "error"]
     assert "- every product has a price and a total_sales: empty: web.xlsx row 3 column total_sales" in "\n".join(table)
+    assert max(len(line) for line in table[:len(checks) + 2]) < 150
+    assert '- every row accounted for: raw = kept + rejected, per source: observed {"erp": {"raw": 3' in "\n".join(table)
 
 
 def test_the_reference_turnover_is_exact_where_a_float_sum_is_not():

@@ -371,7 +371,7 @@ def test_a_failed_gate_is_recorded_in_the_lake_and_alerted_as_a_table(outcomes):
     alert = outcome.alert
     assert "Every check of the gate:" in alert
     table = alert[alert.index("Every check of the gate:"):].splitlines()
-    assert table[1].split() == ["status", "level", "check", "observed", "expected"]
+    assert table[1].split() == ["status", "level", "observed", "expected", "check"]
     for check in checks:
         assert any(check["name"] in line and line.split()[0] == check["status"] for line in table), check["name"]
 
