@@ -106,3 +106,8 @@ def test_a_link_to_a_sku_not_on_the_web_is_a_join_loss_not_a_product():
 def test_revenue_keeps_every_cent_of_the_price():
     result = reconciled(month(erp=frames.erp((1, 10.25), (2, 0.99))))
     assert result.turnover == Decimal("32.73")
+
+
+def test_two_wines_of_the_same_revenue_both_count():
+    result = reconciled(month(erp=frames.erp((1, 10.0), (2, 15.0)), web=frames.web(("101", 3), ("102", 2))))
+    assert result.turnover == Decimal("60.00")

@@ -64,3 +64,8 @@ def test_prices_must_be_in_whole_cents_and_sales_whole_and_positive():
 def test_a_month_with_no_rows_stages_an_empty_typed_table():
     table = stage("liaison", ["product_id", "id_web"], [])
     assert len(table) == 0 and list(table.columns) == ["source_row", "product_id", "id_web"]
+
+
+def test_an_empty_price_is_refused_never_read_as_zero():
+    with pytest.raises(InvalidInputError, match=r"column 'price' breaks rule 'not empty': nan \(row 3\)"):
+        stage("erp", ERP, [[1, 1, 12.5, 0, "instock"], [2, 1, None, 0, "instock"]])
