@@ -164,6 +164,9 @@ def read_bytes(file: luigi.target.FileSystemTarget) -> bytes:
 @_retried
 def write_bytes(file: luigi.target.FileSystemTarget, data: bytes) -> None:
     """Writes all or nothing: the file appears under its name only once complete."""
+    if not isinstance(file, S3Target):
+        # Luigi's own makedirs hides why a folder could not be made; this says it (exit 9, below).
+        os.makedirs(os.path.dirname(file.path), exist_ok=True)
     stream = file.open("w")
     try:
         with stream:
