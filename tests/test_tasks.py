@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.months import BIN, copy_month, files_under, raw_folder, run, run_month, write_tiny_month
+from tests.months import BIN, SOURCES, copy_month, files_under, raw_folder, run, run_measured, run_month, write_tiny_month
 
 REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
                 "email.json", "email.eml"}
@@ -132,3 +132,56 @@ def test_a_month_on_s3(seed_month, s3_server, tmp_path):
     body = client.get_object(Bucket="wine-lake", Key="bottleneck/reports/2020/08/quality.json")["Body"].read()
     assert b'"products": 714' in body and b'"turnover": 70568.6' in body
     assert not list(tmp_path.glob("**/*.parquet")), "an S3 run wrote intermediates outside the lake"
+
+
+OVERSIZE_BYTES = 300 * 10**6
+
+
+def sparse_file(path) -> None:
+    with open(path, "wb") as file:  # 300 MB of holes: costs no disk, reads as zeros
+        file.truncate(OVERSIZE_BYTES)
+
+
+def refused_for_size(lake, tmp_path, put_oversize_web, env: dict | None = None) -> tuple[float, float]:
+    """Peak RSS (MB) of a month refused for an export over max_file_mb: first the real month with the limit
+    at 0.001 MB (the baseline), then with web.xlsx replaced by `put_oversize_web()` under the default limit."""
+    limited = tmp_path / "limited.cfg"
+    limited.write_text("[bottleneck]\nmax_file_mb = 0.001\n")
+    cases = ((limited, "2020-08 erp.xlsx: 0.0 MB is over the 0.001 MB limit; rule 'max_file_mb'"),
+             (tmp_path / "absent.cfg", "2020-08 web.xlsx: 300.0 MB is over the 200 MB limit; rule 'max_file_mb'"))
+    peaks = []
+    for config, refusal in cases:
+        if peaks:
+            put_oversize_web()
+        result, peak = run_measured(["RunMonth", "--month", "2020-08", "--local-scheduler"], lake, tmp_path,
+                                    env={**(env or {}), "LUIGI_CONFIG_PATH": str(config)})
+        assert result.returncode == 6 and refusal in result.stderr, result.stderr[-3000:]
+        peaks.append(peak)
+    baseline, peak = peaks
+    print(f"peak RSS refusing: a 17 kB export {baseline:.0f} MB, a 300 MB one {peak:.0f} MB")
+    assert peak < baseline + 30 and peak < 300, f"{peak:.0f} MB: the export was read ({baseline:.0f} MB without it)"
+    return baseline, peak
+
+
+def test_a_300_mb_export_is_refused_by_its_size_before_it_is_read(seed_month, lake, tmp_path):
+    folder = copy_month(seed_month, lake)
+    refused_for_size(lake, tmp_path, lambda: sparse_file(folder / "web.xlsx"))
+    assert not (lake / "work").exists() and not (lake / "staging").exists()
+
+
+@pytest.mark.slow
+def test_a_300_mb_export_on_s3_is_refused_by_its_size_before_it_is_read(seed_month, s3_server, tmp_path):
+    client = s3_server.client()
+    client.create_bucket(Bucket="oversize-lake")
+    for name in SOURCES:
+        client.upload_file(str(seed_month / f"{name}.xlsx"), "oversize-lake", f"bottleneck/raw/2020/08/{name}.xlsx")
+    sparse_file(tmp_path / "web.xlsx")
+    try:
+        refused_for_size("s3://oversize-lake/bottleneck", tmp_path, env=s3_server.env(), put_oversize_web=lambda: (
+            client.upload_file(str(tmp_path / "web.xlsx"), "oversize-lake", "bottleneck/raw/2020/08/web.xlsx")))
+        listing = client.list_objects_v2(Bucket="oversize-lake", Prefix="bottleneck/")["Contents"]
+        assert not [item["Key"] for item in listing if not item["Key"].startswith(("bottleneck/raw/",
+                                                                                     "bottleneck/alerts/"))]
+    finally:  # the server keeps objects in memory for the whole session
+        for item in client.list_objects_v2(Bucket="oversize-lake")["Contents"]:
+            client.delete_object(Bucket="oversize-lake", Key=item["Key"])
