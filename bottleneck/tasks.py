@@ -52,8 +52,9 @@ def typed_completeness(task: luigi.Task, check) -> bool:
 
 def report_progress(task: luigi.Task, percent: int, message: str) -> None:
     """Shown beside the task in the visualiser while it runs, and kept there once it is done."""
-    task.set_progress_percentage(percent)
-    task.set_status_message(message)
+    if task.set_status_message:  # set by Luigi's worker only while the task runs
+        task.set_progress_percentage(percent)
+        task.set_status_message(message)
 
 
 class MonthInputs(luigi.Task):
