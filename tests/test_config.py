@@ -24,3 +24,13 @@ def test_range_monthly_reaches_2000_01_whenever_it_runs(local_lake):
 def test_result_settings_are_those_that_change_a_months_outputs(luigi_options):
     luigi_options("bottleneck", "premium_zscore", "2.5")
     assert config.result_settings() == {"premium_zscore": 2.5}
+
+
+def test_a_backfill_starting_before_2000_01_is_refused_naming_the_month(tmp_path):
+    from tests.months import run
+
+    result = run(["RangeMonthly", "--of", "RunMonth", "--start", "1999-11", "--stop", "2000-02", "--local-scheduler"],
+                 tmp_path / "lake", tmp_path)
+    assert result.returncode == 5, result.stderr[-2000:]  # Luigi's scheduling error: nothing ran
+    assert "month 1999-11 is outside 2000-01.." in result.stderr
+    assert not (tmp_path / "lake").exists()
