@@ -203,7 +203,7 @@ class Stat(NamedTuple):
     """What the lake says of a file without reading it."""
 
     bytes: int
-    version: str  # changes whenever the file is written again: the S3 ETag, or the local mtime in ns
+    version: str  # the same only while the content is: the S3 ETag, or the local mtime in ns
 
 
 @_retried

@@ -73,9 +73,9 @@ class MonthInputs(luigi.Task):
 
     def run(self):
         changes = month_input_changes(self.month, hashed=True)
-        report_progress(self, 100, f"{self.month:%Y-%m}: raw exports and settings as recorded")
         if changes:
             raise InvalidInputError(f"{self.month:%Y-%m}: {'; '.join(changes)}")
+        report_progress(self, 100, f"{self.month:%Y-%m}: raw exports rewritten with the same content")
 
 
 class MonthTask(luigi.Task):
@@ -115,15 +115,15 @@ def month_input_changes(month: dt.date, hashed: bool) -> list[str]:
     size and version the lake reports; hashed=True: those whose version changed, by sha256)."""
     records = month_records(month)
     changes = []
-    configured = config.result_settings()
-    for where, record in records:
-        for name, value in record.get("settings", {}).items():
-            if configured.get(name) != value:
-                changes.append(
-                    f"[bottleneck] {name} is {configured.get(name)!r}, but the month was started with {value!r} "
-                    f"(recorded in {where}); rule 'a month's results come from one set of settings': its outputs "
-                    f"are kept and nothing is mixed with them. Set {name} = {value!r} again to finish the month, "
-                    "or re-process it with the new value (see the README, 'Re-processing a month')")
+    for name, value in config.result_settings().items():
+        recorded = {where: record["settings"][name] for where, record in records if name in record.get("settings", {})}
+        if recorded and set(recorded.values()) != {value}:
+            started = next(iter(recorded.values()))
+            changes.append(
+                f"[bottleneck] {name} is {value!r}, but the month was started with {started!r} (recorded in "
+                f"{', '.join(recorded)}); rule 'a month's results come from one set of settings': its outputs are "
+                f"kept and nothing is mixed with them. Set {name} = {started!r} again to finish the month, or "
+                "re-process it with the new value (see the README, 'Re-processing a month')")
     replaced = []
     for source in lake.SOURCES:
         raw = lake.target(month, f"raw_{source}")
@@ -182,7 +182,7 @@ class RawManifest(MonthTask):
                                 "sha256": lake.sha256(file)}
         manifest["settings"] = config.result_settings()
         lake.write_text(self.output(), json.dumps(manifest, indent=2))
-        self.progress(100, f"3 raw exports recorded ({sum(stat.bytes for stat in stats.values()):,} bytes)")
+        self.progress(100, f"{len(files)} raw exports recorded ({sum(stat.bytes for stat in stats.values()):,} bytes)")
 
 
 class StagedExport(MonthTask):
@@ -273,7 +273,8 @@ class ClassifiedWines(MonthTask):
         wines = classified_wines(products, threshold)
         lake.write_bytes(self.output(), parquet_bytes(wines))
         premium = int((wines["category"] == PREMIUM).sum())
-        self.progress(100, f"{premium:,} premium, {len(wines) - premium:,} ordinary (price z-score above {threshold:g})")
+        self.progress(100, f"{premium:,} premium, {len(wines) - premium:,} ordinary "
+                           f"(price z-score above {threshold:g})")
 
 
 class QualityReport(MonthTask):

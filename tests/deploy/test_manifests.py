@@ -154,7 +154,8 @@ def check_luigid_guarded(docs: list[dict], workers: list[dict]) -> dict:
     account = next(d for d in docs if d["kind"] == "ServiceAccount"
                    and d["metadata"]["name"] == template["spec"]["serviceAccountName"])
     assert not account["metadata"].get("annotations"), "luigid's ServiceAccount must carry no cloud role"
-    assert account["automountServiceAccountToken"] is False and template["spec"]["automountServiceAccountToken"] is False
+    assert account["automountServiceAccountToken"] is False
+    assert template["spec"]["automountServiceAccountToken"] is False
     for worker in workers:
         assert worker["spec"]["serviceAccountName"] != account["metadata"]["name"], "luigid shares the S3 identity"
     policy = find(docs, "NetworkPolicy")

@@ -91,9 +91,10 @@ def test_long_tasks_report_rows_and_checks_to_luigid(luigid, local_lake, tmp_pat
     expected = {
         RawManifest: f"{MONTH}: 3 raw exports recorded (",
         StagedWeb: f"{MONTH}: web.xlsx: {web_rows:,} rows read, every one typed and valid",
-        ReconciledProducts: (f"{MONTH}: erp {funnel['erp'][0]['rows']:,} rows read, {funnel['erp'][-1]['rows']:,} kept, "
-                             f"web {funnel['web'][0]['rows']:,} rows read, {funnel['web'][-1]['rows']:,} kept, "),
-        ClassifiedWines: f"{MONTH}: {quality['premium']:,} premium, {quality['ordinary']:,} ordinary (price z-score above 2)",
+        ReconciledProducts: (f"{MONTH}: erp {funnel['erp'][0]['rows']:,} rows read, {funnel['erp'][-1]['rows']:,} "
+                             f"kept, web {funnel['web'][0]['rows']:,} rows read, {funnel['web'][-1]['rows']:,} kept, "),
+        ClassifiedWines: (f"{MONTH}: {quality['premium']:,} premium, {quality['ordinary']:,} ordinary "
+                          "(price z-score above 2)"),
         QualityReport: f"{MONTH}: {len(quality['checks'])} of {len(quality['checks'])} checks passed",
     }
     listed = luigid.api("task_list", status="DONE", upstream_status="", search="")
