@@ -358,3 +358,4 @@ def test_notes_tell_how_to_run_a_month_by_hand(helm, tmp_path):
     assert "kubectl create job -n reports --from=cronjob/wine-bottleneck wine-bottleneck-manual-" in notes
     assert "helm test wine -n reports" in notes
     assert "kubectl port-forward -n reports svc/wine-bottleneck-luigid 8082:8082" in notes
+    assert "only the pipeline's pods reach it (NetworkPolicy)" in notes
