@@ -59,6 +59,16 @@ def settings() -> bottleneck:
     return bottleneck()
 
 
+# The settings that change what a month's outputs hold. They are recorded when a month starts (in its
+# manifest) and a month is never finished with other values: outputs of two thresholds are never mixed.
+RESULT_SETTINGS = ("premium_zscore",)
+
+
+def result_settings() -> dict:
+    current = settings()
+    return {name: getattr(current, name) for name in RESULT_SETTINGS}
+
+
 def lake_url() -> str:
     return os.environ.get("BOTTLENECK_LAKE") or settings().lake
 
@@ -76,18 +86,16 @@ def current_month() -> dt.date:
 CORE = {"no_lock": "true"}
 
 
-def luigi_defaults() -> dict[str, dict[str, str]]:
-    """Options the package sets unless a luigi.cfg sets them, by section.
+# Luigi's RangeMonthly silently skips months more than `months_back` (13 by default) before the time it
+# runs, so a backfill of an old year would do nothing. A reach of a thousand years, which no clock makes
+# stale however long ago the package was imported: the earliest month is ReportMonth's (2000-01), and a
+# range that starts before it is refused by name rather than cut short.
+RANGE_MONTHLY = {"months_back": str(12 * 1000)}
 
-    Luigi's RangeMonthly silently skips months older than `months_back` (13 by default) before now,
-    so a backfill of an old year would do nothing: here it reaches back to 2000-01, the earliest month.
-    """
-    today = dt.date.today()
-    return {
-        "retcode": RETCODES,
-        "core": CORE,
-        "RangeMonthly": {"months_back": str((today.year - 2000) * 12 + today.month)},
-    }
+
+def luigi_defaults() -> dict[str, dict[str, str]]:
+    """Options the package sets unless a luigi.cfg sets them, by section."""
+    return {"retcode": RETCODES, "core": CORE, "RangeMonthly": RANGE_MONTHLY}
 
 
 def apply_luigi_defaults() -> None:

@@ -50,11 +50,14 @@ def read_table(data: bytes, file: str, required: list[str], max_file_mb: float, 
     )
 
 
+def check_file_size(size: int, file: str, max_file_mb: float) -> None:
+    """The size rule; the pipeline applies it to the size the lake reports, before reading the file."""
+    if size > max_file_mb * MB:
+        raise InvalidInputError(f"{file}: {size / MB:.1f} MB is over the {max_file_mb:g} MB limit; rule 'max_file_mb'")
+
+
 def _check_container(data: bytes, file: str, max_file_mb: float, max_unpacked_mb: float) -> None:
-    if len(data) > max_file_mb * MB:
-        raise InvalidInputError(
-            f"{file}: {len(data) / MB:.1f} MB is over the {max_file_mb:g} MB limit; rule 'max_file_mb'"
-        )
+    check_file_size(len(data), file, max_file_mb)
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise InvalidInputError(f"{file}: not an xlsx workbook (not a zip archive, or one cut short); rule 'a valid xlsx file'")
     try:

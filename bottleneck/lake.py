@@ -1,8 +1,11 @@
 """Where every file of the pipeline lives: one lake root (S3 or local) and one layout under it."""
 import datetime as dt
+import errno
 import functools
+import hashlib
 import os
 import posixpath
+from typing import NamedTuple
 
 import backoff
 import botocore.exceptions
@@ -118,12 +121,41 @@ def _retried(function):
             return retried(*args, **kwargs)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, *TRANSIENT) as error:
             if _is_permanent(error):
-                raise
+                raise unusable(error) from error
             # Typed (exit code 9) once the retry window is spent; the message holds no credential.
             raise LakeError(f"lake {lake_url()} unreachable for [bottleneck] retry_seconds="
                             f"{config.settings().retry_seconds:g}s: {type(error).__name__}: {error}") from error
+        except OSError as error:
+            if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise LakeError(f"lake {lake_url()} unusable: {error.strerror} on {error.filename}; fix: let the "
+                                "user running the pipeline write there, or point [bottleneck] lake "
+                                "(BOTTLENECK_LAKE) at a writable folder") from error
+            raise
 
     return call
+
+
+CREDENTIALS_FIX = ("give the pipeline's identity (web-identity role of its ServiceAccount, instance role, or "
+                   "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) s3:ListBucket on the bucket and s3:GetObject, "
+                   "s3:PutObject, s3:DeleteObject under the lake's prefix")
+
+
+def unusable(error: Exception) -> LakeError:
+    """The typed error (exit 9) of an S3 request the lake refused for good, naming the lake and the fix."""
+    url = lake_url()
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return LakeError(f"lake {url} unusable: no AWS credentials found; fix: {CREDENTIALS_FIX}")
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        bucket = url[len("s3://"):].split("/", 1)[0]
+        if code == "NoSuchBucket":
+            return LakeError(f"lake {url} unusable: bucket '{bucket}' does not exist (NoSuchBucket); fix: create "
+                             "the bucket, or correct [bottleneck] lake (BOTTLENECK_LAKE) and AWS_ENDPOINT_URL")
+        if http_status(error) in (401, 403):
+            return LakeError(f"lake {url} unusable: access refused (HTTP {http_status(error)} {code}); fix: "
+                             f"{CREDENTIALS_FIX}")
+    return LakeError(f"lake {url} unusable: {type(error).__name__}: {error}; fix: check [bottleneck] lake "
+                     "(BOTTLENECK_LAKE), AWS_ENDPOINT_URL and the pipeline's AWS credentials")
 
 
 @_retried
@@ -135,6 +167,9 @@ def read_bytes(file: luigi.target.FileSystemTarget) -> bytes:
 @_retried
 def write_bytes(file: luigi.target.FileSystemTarget, data: bytes) -> None:
     """Writes all or nothing: the file appears under its name only once complete."""
+    if not isinstance(file, S3Target):
+        # Luigi's own makedirs hides why a folder could not be made; this says it (exit 9, below).
+        os.makedirs(os.path.dirname(file.path), exist_ok=True)
     stream = file.open("w")
     try:
         with stream:
@@ -174,8 +209,31 @@ class RetriedS3Target(S3Target):
         return super().exists()
 
 
+class Stat(NamedTuple):
+    """What the lake says of a file without reading it."""
+
+    bytes: int
+    version: str  # the same only while the content is: the S3 ETag, or the local mtime in ns
+
+
 @_retried
-def size(file: luigi.target.FileSystemTarget) -> int:
+def stat(file: luigi.target.FileSystemTarget) -> Stat:
     if isinstance(file, S3Target):
-        return file.fs.get_key(file.path).size
-    return os.path.getsize(file.path)
+        bucket, key = file.path[len("s3://"):].split("/", 1)
+        head = file.fs.s3.meta.client.head_object(Bucket=bucket, Key=key)
+        return Stat(head["ContentLength"], head["ETag"].strip('"'))
+    status = os.stat(file.path)
+    return Stat(status.st_size, f"mtime_ns:{status.st_mtime_ns}")
+
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+@_retried
+def sha256(file: luigi.target.FileSystemTarget) -> str:
+    """The sha256 of a file, read in chunks: memory stays flat whatever its size."""
+    digest = hashlib.sha256()
+    with file.open("r") as stream:
+        while chunk := stream.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

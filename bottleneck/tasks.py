@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import luigi
 
-from bottleneck import config, lake, lock, mail
+from bottleneck import config, excel, lake, lock, mail
 from bottleneck.classify import ORDINARY, PREMIUM, classified_wines, premium_price_floor
 from bottleneck.deliverables import deliverable_checks
 from bottleneck.errors import InvalidInputError, MissingSourceError, QualityGateError
@@ -24,10 +24,15 @@ from bottleneck.tables import parquet_bytes, table_from_parquet
 EARLIEST_MONTH = dt.date(2000, 1, 1)
 
 
+CURRENT_MONTH = "current"  # the default of --month: read when a task is made (a run starts), not at import
+
+
 class ReportMonth(luigi.MonthParameter):
     """A YYYY-MM month between 2000-01 and next year, refusing anything else at parse time."""
 
     def normalize(self, value):
+        if value == CURRENT_MONTH:
+            value = config.current_month()
         month = super().normalize(value)
         if month is not None:
             latest = dt.date(dt.date.today().year + 1, 12, 1)
@@ -36,8 +41,47 @@ class ReportMonth(luigi.MonthParameter):
         return month
 
 
+def typed_completeness(task: luigi.Task, check) -> bool:
+    """check(); when it cannot tell (the lake unusable or unreachable), its error is also raised as a FAILURE
+    event, so it is alerted and exits with its own code (9) as a failure in run() would, instead of a bare
+    scheduling error."""
+    try:
+        return check()
+    except Exception as error:
+        task.trigger_event(luigi.Event.FAILURE, task, error)
+        raise
+
+
+def report_progress(task: luigi.Task, percent: int, message: str) -> None:
+    """Shown beside the task in the visualiser while it runs, and kept there once it is done."""
+    if task.set_status_message:  # set by Luigi's worker only while the task runs
+        task.set_progress_percentage(percent)
+        task.set_status_message(message)
+
+
+class MonthInputs(luigi.Task):
+    """The check that the month's raw exports and result settings are those its outputs were made from.
+
+    No output: every task of the month requires it, and RunMonth too, so no task runs, and no month
+    is reported done, on other inputs. complete() is cheap: the month's records against the settings
+    and what the lake says of each export (size, version), no byte read. Only when an export's
+    version changed does run() read it, hashing it in chunks, and refuse it if its sha256 changed.
+    """
+
+    month = ReportMonth()
+
+    def complete(self) -> bool:
+        return typed_completeness(self, lambda: not month_input_changes(self.month, hashed=False))
+
+    def run(self):
+        changes = month_input_changes(self.month, hashed=True)
+        if changes:
+            raise InvalidInputError(f"{self.month:%Y-%m}: {'; '.join(changes)}")
+        report_progress(self, 100, f"{self.month:%Y-%m}: raw exports rewritten with the same content")
+
+
 class MonthTask(luigi.Task):
-    month = ReportMonth(default=config.current_month(), description="The month to report, YYYY-MM.")
+    month = ReportMonth(default=CURRENT_MONTH, description="The month to report, YYYY-MM.")
 
     @property
     def label(self) -> str:
@@ -46,55 +90,63 @@ class MonthTask(luigi.Task):
     def target(self, dataset: str) -> luigi.target.FileSystemTarget:
         return lake.target(self.month, dataset)
 
+    def _requires(self):
+        # Not an input of the task (self.input() is unchanged): it only has to pass before the task runs.
+        return [*super()._requires(), MonthInputs(month=self.month)]
+
     def complete(self) -> bool:
-        """Done when the outputs exist and were made from the raw exports now in the lake.
+        return typed_completeness(self, super().complete)
 
-        When that cannot be told (the lake unreachable) or is false (an export replaced after its month
-        ran), the error is also raised as a FAILURE event, so it is alerted and exits with its own code
-        as a failure in run() would, instead of a bare scheduling error.
-        """
-        try:
-            done = super().complete()
-            if done:
-                raw_unchanged(self.month)
-            return done
-        except Exception as error:
-            self.trigger_event(luigi.Event.FAILURE, self, error)
-            raise
+    def progress(self, percent: int, message: str) -> None:
+        report_progress(self, percent, f"{self.label}: {message}")
 
 
-_raw_verified: set = set()  # months whose raw exports matched their recorded sha256, in this process
-
-
-def raw_unchanged(month: dt.date) -> None:
-    """Refuses a month whose raw exports differ from the sha256 recorded when it ran.
-
-    The records are the month's manifest (work/) and quality.json (reports/): the outputs were made
-    from those bytes, and mixing them with a new export would give a report of two different months.
-    """
-    if month in _raw_verified:
-        return
+def month_records(month: dt.date) -> list[tuple[str, dict]]:
+    """(where, record) of what the month's outputs were made from: the manifest (work/), quality.json (reports/)."""
     records = []
     for dataset, key in (("raw_manifest", None), ("quality_json", "raw_files")):
         file = lake.target(month, dataset)
         if lake.exists(file):
             record = json.loads(lake.read_text(file))
             records.append((file.path, record.get(key, {}) if key else record))
-    changed = []
+    return records
+
+
+def month_input_changes(month: dt.date, hashed: bool) -> list[str]:
+    """What differs from the month's records: the result settings, and the raw exports (hashed=False: by the
+    size and version the lake reports; hashed=True: those whose version changed, by sha256)."""
+    records = month_records(month)
+    changes = []
+    for name, value in config.result_settings().items():
+        recorded = {where: record["settings"][name] for where, record in records if name in record.get("settings", {})}
+        if recorded and set(recorded.values()) != {value}:
+            started = next(iter(recorded.values()))
+            changes.append(
+                f"[bottleneck] {name} is {value!r}, but the month was started with {started!r} (recorded in "
+                f"{', '.join(recorded)}); rule 'a month's results come from one set of settings': its outputs are "
+                f"kept and nothing is mixed with them. Set {name} = {started!r} again to finish the month, or "
+                "re-process it with the new value (see the README, 'Re-processing a month')")
+    replaced = []
     for source in lake.SOURCES:
         raw = lake.target(month, f"raw_{source}")
-        recorded = {where: files[source]["sha256"] for where, files in records if source in files}
+        recorded = {where: files[source] for where, files in records if source in files}
         if not recorded or not lake.exists(raw):
             continue
-        actual = hashlib.sha256(lake.read_bytes(raw)).hexdigest()
-        if set(recorded.values()) != {actual}:
-            changed.append(f"{raw.path} is now sha256 {actual[:16]}..., not as recorded in {', '.join(recorded)}")
-    if changed:
-        raise InvalidInputError(
-            f"{month:%Y-%m}: raw export replaced after the month was processed: {'; '.join(changed)}; rule 'raw "
-            "exports are fixed once a month starts': the outputs are kept and nothing is mixed with them. To "
-            "re-process the month on purpose, see the README, 'Re-processing a month'")
-    _raw_verified.add(month)
+        now = lake.stat(raw)
+        if all(entry.get("version") == now.version and entry["bytes"] == now.bytes for entry in recorded.values()):
+            continue
+        if not hashed:
+            replaced.append(raw.path)
+            continue
+        actual = lake.sha256(raw)
+        if {entry["sha256"] for entry in recorded.values()} != {actual}:
+            replaced.append(f"{raw.path} is now sha256 {actual[:16]}..., not as recorded in {', '.join(recorded)}")
+    if replaced:
+        changes.append(
+            f"raw export replaced after the month was processed: {'; '.join(replaced)}; rule 'raw exports are "
+            "fixed once a month starts': the outputs are kept and nothing is mixed with them. To re-process "
+            "the month on purpose, see the README, 'Re-processing a month'")
+    return changes
 
 
 class RawExport(luigi.ExternalTask):
@@ -108,7 +160,8 @@ class RawExport(luigi.ExternalTask):
 
 
 class RawManifest(MonthTask):
-    """Fails fast, naming every missing or empty export; records the size and sha256 of each."""
+    """Fails fast, naming every missing or empty export and refusing one over the size limit before reading it;
+    records the size, version and sha256 of each, and the settings that change results (the month's identity)."""
 
     def output(self):
         return self.target("raw_manifest")
@@ -116,15 +169,22 @@ class RawManifest(MonthTask):
     def run(self):
         files = {source: RawExport(month=self.month, source=source).output() for source in lake.SOURCES}
         absent = [file.path for file in files.values() if not lake.exists(file)]
-        empty = [file.path for file in files.values() if file.path not in absent and lake.size(file) == 0]
+        stats = {source: lake.stat(file) for source, file in files.items() if file.path not in absent}
+        empty = [files[source].path for source, stat in stats.items() if stat.bytes == 0]
         if absent or empty:
             problems = [f"missing {path}" for path in absent] + [f"empty {path}" for path in empty]
             raise MissingSourceError(f"{self.label}: raw exports not ready: {'; '.join(problems)}")
+        for source, stat in stats.items():
+            # From the lake's metadata: an upload far over the limit is refused before a byte of it is read.
+            excel.check_file_size(stat.bytes, f"{self.label} {source}.xlsx", config.settings().max_file_mb)
         manifest = {}
-        for source, file in files.items():
-            data = lake.read_bytes(file)
-            manifest[source] = {"path": file.path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for done, (source, file) in enumerate(files.items()):
+            self.progress(100 * done // len(files), f"hashing {source}.xlsx ({stats[source].bytes:,} bytes)")
+            manifest[source] = {"path": file.path, "bytes": stats[source].bytes, "version": stats[source].version,
+                                "sha256": lake.sha256(file)}
+        manifest["settings"] = config.result_settings()
         lake.write_text(self.output(), json.dumps(manifest, indent=2))
+        self.progress(100, f"{len(files)} raw exports recorded ({sum(stat.bytes for stat in stats.values()):,} bytes)")
 
 
 class StagedExport(MonthTask):
@@ -139,15 +199,21 @@ class StagedExport(MonthTask):
         return self.target(f"staged_{self.source}")
 
     def run(self):
-        data = lake.read_bytes(self.input()["raw"])
-        recorded = json.loads(lake.read_text(self.input()["manifest"]))[self.source]["sha256"]
+        recorded = json.loads(lake.read_text(self.input()["manifest"]))[self.source]
         file = f"{self.label} {self.source}.xlsx"
-        if hashlib.sha256(data).hexdigest() != recorded:
-            raise InvalidInputError(f"{file}: changed since the month's manifest was recorded; "
-                                    "rule 'raw exports are fixed once a month starts' (see README: re-process a month)")
+        changed = InvalidInputError(f"{file}: changed since the month's manifest was recorded; rule 'raw exports "
+                                    "are fixed once a month starts' (see README: re-process a month)")
+        # The size first, from the lake: a file swapped for a larger one since the manifest is refused unread.
+        if lake.stat(self.input()["raw"]).bytes != recorded["bytes"]:
+            raise changed
+        self.progress(0, f"reading {self.source}.xlsx ({recorded['bytes']:,} bytes)")
+        data = lake.read_bytes(self.input()["raw"])
+        if hashlib.sha256(data).hexdigest() != recorded["sha256"]:
+            raise changed
         settings = config.settings()
         table = staged_table(self.source, data, file, settings.max_file_mb, settings.max_unpacked_mb)
         lake.write_bytes(self.output(), parquet_bytes(table))
+        self.progress(100, f"{self.source}.xlsx: {len(table):,} rows read, every one typed and valid")
 
 
 class StagedErp(StagedExport):
@@ -169,6 +235,13 @@ def _staged_tables(task: MonthTask) -> dict:
     return {source: table_from_parquet(lake.read_bytes(task.input()["staged"][source])) for source in lake.SOURCES}
 
 
+def funnel_summary(funnel: dict) -> str:
+    """Rows read and kept per source, then the products joined: the status of ReconciledProducts."""
+    sources = ", ".join(f"{source} {stages[0]['rows']:,} rows read, {stages[-1]['rows']:,} kept"
+                        for source, stages in funnel.items() if source != "products")
+    return f"{sources}; {funnel['products']:,} products"
+
+
 class ReconciledProducts(MonthTask):
     """The products found in all three clean sources, every dropped row and the row-count funnel."""
 
@@ -184,6 +257,7 @@ class ReconciledProducts(MonthTask):
         lake.write_bytes(outputs["products"], parquet_bytes(result.products))
         lake.write_bytes(outputs["rejected_rows"], parquet_bytes(result.rejected_rows))
         lake.write_text(outputs["funnel"], json.dumps({"turnover": f"{result.turnover:.2f}", "rows": result.funnel}))
+        self.progress(100, funnel_summary(result.funnel))
 
 
 class ClassifiedWines(MonthTask):
@@ -197,8 +271,12 @@ class ClassifiedWines(MonthTask):
 
     def run(self):
         products = table_from_parquet(lake.read_bytes(self.input()["products"]))
-        wines = classified_wines(products, config.settings().premium_zscore)
+        threshold = config.settings().premium_zscore
+        wines = classified_wines(products, threshold)
         lake.write_bytes(self.output(), parquet_bytes(wines))
+        premium = int((wines["category"] == PREMIUM).sum())
+        self.progress(100, f"{premium:,} premium, {len(wines) - premium:,} ordinary "
+                           f"(price z-score above {threshold:g})")
 
 
 def _gate_passed(task: MonthTask, checks: list[Check], failure: str) -> None:
@@ -237,6 +315,7 @@ class QualityReport(MonthTask):
         funnel = json.loads(lake.read_text(inputs["reconciled"]["funnel"]))
         turnover = Decimal(funnel["turnover"])
         checks = gate(staged, wines, rejected_rows, turnover, reference(staged), config.settings().premium_zscore)
+        self.progress(100, f"{len(checks) - len(failures(checks))} of {len(checks)} checks passed")
         _gate_passed(self, checks, "quality gate failed, no report written")
         manifest = json.loads(lake.read_text(inputs["manifest"]))
         record = quality_record(self.label, wines, turnover, checks, manifest, funnel["rows"])
@@ -321,7 +400,8 @@ class MonthEmail(MonthTask):
 class RunMonth(luigi.WrapperTask):
     """The whole month: `luigi --module bottleneck RunMonth --month YYYY-MM`."""
 
-    month = ReportMonth(default=config.current_month(), description="The month to report, YYYY-MM.")
+    month = ReportMonth(default=CURRENT_MONTH, description="The month to report, YYYY-MM.")
 
     def requires(self):
-        return MonthEmail(month=self.month)
+        # The check too: a month already done is still refused when its exports or settings changed since.
+        return [MonthEmail(month=self.month), MonthInputs(month=self.month)]

@@ -35,13 +35,13 @@ def write_tiny_month(lake: Path, erp_rows, web_rows, liaison_rows, month: str = 
 
 
 def run(args: list[str], lake: str | Path, cwd: Path, env: dict | None = None, command: str = "bottleneck-run",
-        timeout: float = 300) -> subprocess.CompletedProcess:
+        timeout: float = 300, launcher: list[str] = ()) -> subprocess.CompletedProcess:
     """Runs the command as a user would, from a folder holding no luigi.cfg."""
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("AWS_", "BOTTLENECK_", "LUIGI_", "SMTP_"))}
     environment.update({"BOTTLENECK_LAKE": str(lake), "LUIGI_CONFIG_PATH": str(cwd / "absent.cfg")})
     environment.update(env or {})
-    return subprocess.run([str(BIN / command), *args], cwd=cwd, env=environment, capture_output=True,
+    return subprocess.run([*launcher, str(BIN / command), *args], cwd=cwd, env=environment, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -52,3 +52,23 @@ def run_month(lake, cwd, month: str = "2020-08", env: dict | None = None, task: 
 def files_under(folder: Path) -> dict[str, int]:
     """Every file below a folder, with its modification time in nanoseconds."""
     return {str(path.relative_to(folder)): path.stat().st_mtime_ns for path in folder.rglob("*") if path.is_file()}
+
+
+# Runs a command and writes its peak RSS in kB. Linux carries the peak RSS of a process across exec, so a
+# command forked from the test process would count the test's own memory: this small launcher forks it.
+MEASURING_LAUNCHER = """
+import os, subprocess, sys
+process = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(process.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_measured(args: list[str], lake: str | Path, cwd: Path, env: dict | None = None,
+                 timeout: float = 300) -> tuple[subprocess.CompletedProcess, float]:
+    """`run`, and the peak resident memory of the command's process in MB."""
+    peak = cwd / "peak-rss-kb.txt"
+    launcher = [sys.executable, "-c", MEASURING_LAUNCHER, str(peak)]
+    result = run(args, lake, cwd, env, timeout=timeout, launcher=launcher)
+    return result, int(peak.read_text()) / 1024

@@ -51,3 +51,43 @@ def test_writes_are_all_or_nothing(tmp_path, monkeypatch):
     assert not target.exists()
     lake.write_text(target, '{"products": 1}')
     assert lake.read_text(target) == '{"products": 1}'
+
+
+def test_sha256_streams_a_file_in_chunks(tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path))
+    target = lake.target(AUGUST, "raw_web")
+    data = bytes(range(256)) * (3 * lake.HASH_CHUNK_BYTES // 256 + 7)
+    lake.write_bytes(target, data)
+    reads = []
+    real_open = target.open
+
+    def counting_open(mode="r"):
+        stream = real_open(mode)
+        original = stream.read
+        stream.read = lambda size=-1: reads.append(size) or original(size)
+        return stream
+
+    monkeypatch.setattr(target, "open", counting_open)
+    assert lake.sha256(target) == hashlib.sha256(data).hexdigest()
+    assert reads and set(reads) == {lake.HASH_CHUNK_BYTES}, "read whole instead of in chunks"
+
+
+def test_stat_tells_size_and_version_without_reading(tmp_path, monkeypatch, s3_env, s3_server):
+    monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path))
+    local = lake.target(AUGUST, "raw_web")
+    lake.write_bytes(local, b"12345")
+    first = lake.stat(local)
+    assert first.bytes == 5
+    lake.write_bytes(local, b"54321")
+    assert lake.stat(local).version != first.version, "a rewritten file keeps its version"
+
+    s3_server.client().create_bucket(Bucket="stat-lake")
+    monkeypatch.setenv("BOTTLENECK_LAKE", "s3://stat-lake/bottleneck")
+    remote = lake.target(AUGUST, "raw_web")
+    lake.write_bytes(remote, b"12345")
+    first = lake.stat(remote)
+    assert first.bytes == 5
+    lake.write_bytes(remote, b"54321")
+    assert lake.stat(remote).version != first.version

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from tests.months import BIN, copy_month, files_under, raw_folder, run, run_month, write_tiny_month
+from tests.months import (BIN, SOURCES, copy_month, files_under, raw_folder, run, run_measured, run_month,
+                          write_tiny_month)
 
 REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
                 "email.json", "email.eml"}
@@ -132,3 +133,123 @@ def test_a_month_on_s3(seed_month, s3_server, tmp_path):
     body = client.get_object(Bucket="wine-lake", Key="bottleneck/reports/2020/08/quality.json")["Body"].read()
     assert b'"products": 714' in body and b'"turnover": 70568.6' in body
     assert not list(tmp_path.glob("**/*.parquet")), "an S3 run wrote intermediates outside the lake"
+
+
+OVERSIZE_BYTES = 300 * 10**6
+
+
+def sparse_file(path) -> None:
+    with open(path, "wb") as file:  # 300 MB of holes: costs no disk, reads as zeros
+        file.truncate(OVERSIZE_BYTES)
+
+
+def refused_for_size(lake, tmp_path, put_oversize_web, env: dict | None = None) -> tuple[float, float]:
+    """Peak RSS (MB) of a month refused for an export over max_file_mb: first the real month with the limit
+    at 0.001 MB (the baseline), then with web.xlsx replaced by `put_oversize_web()` under the default limit."""
+    limited = tmp_path / "limited.cfg"
+    limited.write_text("[bottleneck]\nmax_file_mb = 0.001\n")
+    cases = ((limited, "2020-08 erp.xlsx: 0.0 MB is over the 0.001 MB limit; rule 'max_file_mb'"),
+             (tmp_path / "absent.cfg", "2020-08 web.xlsx: 300.0 MB is over the 200 MB limit; rule 'max_file_mb'"))
+    peaks = []
+    for config, refusal in cases:
+        if peaks:
+            put_oversize_web()
+        result, peak = run_measured(["RunMonth", "--month", "2020-08", "--local-scheduler"], lake, tmp_path,
+                                    env={**(env or {}), "LUIGI_CONFIG_PATH": str(config)})
+        assert result.returncode == 6 and refusal in result.stderr, result.stderr[-3000:]
+        peaks.append(peak)
+    baseline, peak = peaks
+    print(f"peak RSS refusing: a 17 kB export {baseline:.0f} MB, a 300 MB one {peak:.0f} MB")
+    assert peak < baseline + 30 and peak < 300, f"{peak:.0f} MB: the export was read ({baseline:.0f} MB without it)"
+    return baseline, peak
+
+
+def test_a_300_mb_export_is_refused_by_its_size_before_it_is_read(seed_month, lake, tmp_path):
+    folder = copy_month(seed_month, lake)
+    refused_for_size(lake, tmp_path, lambda: sparse_file(folder / "web.xlsx"))
+    assert not (lake / "work").exists() and not (lake / "staging").exists()
+
+
+@pytest.mark.slow
+def test_a_300_mb_export_on_s3_is_refused_by_its_size_before_it_is_read(seed_month, s3_server, tmp_path):
+    client = s3_server.client()
+    client.create_bucket(Bucket="oversize-lake")
+    for name in SOURCES:
+        client.upload_file(str(seed_month / f"{name}.xlsx"), "oversize-lake", f"bottleneck/raw/2020/08/{name}.xlsx")
+    sparse_file(tmp_path / "web.xlsx")
+    try:
+        refused_for_size("s3://oversize-lake/bottleneck", tmp_path, env=s3_server.env(), put_oversize_web=lambda: (
+            client.upload_file(str(tmp_path / "web.xlsx"), "oversize-lake", "bottleneck/raw/2020/08/web.xlsx")))
+        listing = client.list_objects_v2(Bucket="oversize-lake", Prefix="bottleneck/")["Contents"]
+        assert not [item["Key"] for item in listing if not item["Key"].startswith(("bottleneck/raw/",
+                                                                                     "bottleneck/alerts/"))]
+    finally:  # the server keeps objects in memory for the whole session
+        for item in client.list_objects_v2(Bucket="oversize-lake")["Contents"]:
+            client.delete_object(Bucket="oversize-lake", Key=item["Key"])
+
+
+def test_complete_reads_no_raw_export_and_the_check_hashes_only_a_rewritten_one(seed_month, lake, tmp_path,
+                                                                                monkeypatch):
+    import datetime as dt
+
+    import luigi.task
+
+    from bottleneck import lake as lake_module
+    from bottleneck.errors import InvalidInputError
+    from bottleneck.tasks import MonthInputs, RunMonth
+
+    folder = copy_month(seed_month, lake)
+    assert run_month(lake, tmp_path).returncode == 0
+    monkeypatch.setenv("BOTTLENECK_LAKE", str(lake))
+    hashed = []
+    real_sha256 = lake_module.sha256
+
+    def refuse_raw(file):
+        raise AssertionError(f"complete() read {file.path}")
+
+    monkeypatch.setattr(lake_module, "read_bytes", lambda file: refuse_raw(file) if "/raw/" in file.path else
+                        open(file.path, "rb").read())
+    monkeypatch.setattr(lake_module, "sha256", lambda file: hashed.append(file.path) or real_sha256(file))
+    month = dt.date(2020, 8, 1)
+    tasks = luigi.task.flatten([RunMonth(month=month), *[t for t in RunMonth(month=month).deps()]])
+    assert all(task.complete() for task in tasks) and not hashed
+
+    (folder / "web.xlsx").write_bytes((seed_month / "web.xlsx").read_bytes())  # the same bytes, written again
+    check = MonthInputs(month=month)
+    assert not check.complete() and not RunMonth(month=month).complete() and not hashed
+    check.run()  # the same content: passes, having hashed that one file
+    assert hashed == [str(folder / "web.xlsx")]
+
+    (folder / "web.xlsx").write_bytes((seed_month / "erp.xlsx").read_bytes())
+    with pytest.raises(InvalidInputError, match=r"raw export replaced after the month was processed: .*web.xlsx is "):
+        check.run()
+
+
+def cfg(tmp_path, premium_zscore: str):
+    path = tmp_path / f"zscore-{premium_zscore}.cfg"
+    path.write_text(f"[bottleneck]\npremium_zscore = {premium_zscore}\n")
+    return {"LUIGI_CONFIG_PATH": str(path)}
+
+
+def test_a_month_started_with_one_premium_threshold_is_never_finished_with_another(seed_month, lake, tmp_path):
+    copy_month(seed_month, lake)
+    started = run_month(lake, tmp_path, env=cfg(tmp_path, "2.0"), task="ReconciledProducts")
+    assert started.returncode == 0, started.stderr[-3000:]
+
+    refused = run_month(lake, tmp_path, env=cfg(tmp_path, "2.5"))
+    assert refused.returncode == 6, refused.stderr[-3000:]
+    assert ("[bottleneck] premium_zscore is 2.5, but the month was started with 2.0 (recorded in "
+            f"{lake}/work/2020/08/raw_manifest.json)") in refused.stderr
+    assert "Set premium_zscore = 2.0 again to finish the month, or re-process it" in refused.stderr
+    assert not (lake / "work/2020/08/classified_wines.parquet").exists() and reports(lake) == set()
+
+    finished = run_month(lake, tmp_path, env=cfg(tmp_path, "2.0"))
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert '"premium": 30' in (lake / "reports/2020/08/quality.json").read_text()
+    written = files_under(lake / "reports")
+    # A month done is refused too rather than said done under a threshold it was not made with.
+    again = run_month(lake, tmp_path, env=cfg(tmp_path, "2.5"))
+    assert again.returncode == 6, again.stderr[-3000:]
+    assert (f"premium_zscore is 2.5, but the month was started with 2.0 (recorded in {lake}/work/2020/08/"
+            f"raw_manifest.json, {lake}/reports/2020/08/quality.json)") in again.stderr
+    assert files_under(lake / "reports") == written

@@ -124,6 +124,53 @@ def check_luigid(docs: list[dict]) -> None:
     assert luigid_cfg.get("task_history", "db_connection") == f"sqlite:///{state_path.rpartition('/')[0]}/task-history.db"
 
 
+def selects(selector: dict, labels: dict) -> bool:
+    """Whether a Kubernetes label selector (matchLabels, matchExpressions In/NotIn/Exists) selects these labels."""
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        value, operator = labels.get(expression["key"]), expression["operator"]
+        if operator == "In" and value not in expression["values"]:
+            return False
+        if operator == "NotIn" and value in expression["values"]:
+            return False
+        if operator == "Exists" and value is None:
+            return False
+    return True
+
+
+def admitted(policy: dict, pod_template: dict) -> bool:
+    """Whether a pod of this template, in the policy's namespace, may connect under the policy's ingress rules."""
+    labels = pod_template["metadata"]["labels"]
+    return any(set(peer) == {"podSelector"} and selects(peer["podSelector"], labels)
+               for rule in policy["spec"]["ingress"] for peer in rule["from"])
+
+
+def check_luigid_guarded(docs: list[dict], workers: list[dict]) -> dict:
+    """luigid runs as its own ServiceAccount, with no cloud role; its NetworkPolicy admits the pipeline's pods
+    (`workers`: their pod templates) to its port and no other pod. Returns the policy."""
+    deployment = find(docs, "Deployment", "scheduler")
+    template = deployment["spec"]["template"]
+    account = next(d for d in docs if d["kind"] == "ServiceAccount"
+                   and d["metadata"]["name"] == template["spec"]["serviceAccountName"])
+    assert not account["metadata"].get("annotations"), "luigid's ServiceAccount must carry no cloud role"
+    assert account["automountServiceAccountToken"] is False
+    assert template["spec"]["automountServiceAccountToken"] is False
+    for worker in workers:
+        assert worker["spec"]["serviceAccountName"] != account["metadata"]["name"], "luigid shares the S3 identity"
+    policy = find(docs, "NetworkPolicy")
+    assert selects(policy["spec"]["podSelector"], template["metadata"]["labels"])
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = policy["spec"]["ingress"]
+    assert [port["port"] for port in rule["ports"]] == [container(template, "luigid")["ports"][0]["name"]]
+    for worker in workers:
+        assert admitted(policy, worker), worker["metadata"]["labels"]
+    for labels in ({"app.kubernetes.io/name": "bottleneck"}, {"app": "anything-else"},
+                   {**template["metadata"]["labels"], "app.kubernetes.io/component": "web"}):
+        assert not admitted(policy, {"metadata": {"labels": labels}}), labels
+    return policy
+
+
 def check_backfill(docs, job: dict, *, start, stop, parallelism, workers, secret_name) -> None:
     assert job["spec"]["parallelism"] == parallelism
     command = container(job["spec"]["template"])["command"]
@@ -149,13 +196,20 @@ def test_kustomization_is_valid_kubernetes(kustomized, validate):
 
 
 def test_kustomized_cronjob_runs_the_month_hardened_against_luigid(kustomized):
-    docs, _ = kustomized
-    secret = find(docs, "Secret")
-    assert {"SMTP_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(secret["stringData"])
+    docs, text = kustomized
+    # No Secret is applied: a real one is never overwritten, no placeholder key shadows the web identity.
+    assert not [doc for doc in docs if doc["kind"] == "Secret"] and "change-me" not in text
     assert all(doc["metadata"]["namespace"] == "bottleneck" for doc in docs)
-    check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name=secret["metadata"]["name"],
+    check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name="bottleneck-secrets",
                   scheduler=("bottleneck-luigid", 8082), image="ghcr.io/example/bottleneck:1.0.0")
     check_luigid(docs)
+
+
+def test_kustomized_luigid_has_its_own_identity_and_admits_only_the_pipeline(kubectl, kustomized):
+    docs, _ = kustomized
+    (job,) = objects(run([kubectl, "kustomize", str(K8S / "backfill")]).stdout)
+    cron = find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]
+    check_luigid_guarded(docs, [cron, job["spec"]["template"]])
 
 
 def test_serviceaccount_shows_the_web_identity_annotation_commented():
@@ -170,7 +224,7 @@ def test_kustomized_backfill_job_is_valid_and_uses_the_central_scheduler(kubectl
     docs = kustomized[0] + [job]
     assert job["metadata"]["namespace"] == "bottleneck"
     check_backfill(docs, job, start="2025-01", stop="2026-01", parallelism=3, workers=1,
-                   secret_name=find(docs, "Secret")["metadata"]["name"])
+                   secret_name="bottleneck-secrets")
 
 
 # ------------------------------------------------------------------------- chart
@@ -192,6 +246,29 @@ def test_chart_default_rendering_is_valid_and_matches_the_plain_manifests(render
     assert cfg.get("bottleneck", "lake") == "s3://bottleneck-lake/reports"
     check_luigid(docs)
     assert not [d for d in docs if d["kind"] == "Job" and "helm.sh/hook" not in d["metadata"].get("annotations", {})]
+
+
+def test_chart_luigid_has_its_own_identity_and_a_network_policy_by_default(render_chart, validate):
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    docs, text = render_chart(sets={"backfill.enabled": True, "networkPolicy.extraFrom[0].namespaceSelector"
+                                    ".matchLabels.kubernetes\\.io/metadata\\.name": "monitoring"})
+    validate(text)
+    workers = [find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"],
+               next(d for d in docs if d["kind"] == "Job")["spec"]["template"],
+               {"metadata": next(d for d in docs if d["kind"] == "Pod")["metadata"],
+                "spec": next(d for d in docs if d["kind"] == "Pod")["spec"]}]
+    policy = check_luigid_guarded(docs, workers)
+    assert policy["spec"]["ingress"][0]["from"][1:] == [peer], "networkPolicy.extraFrom is admitted too"
+    # Another release's pipeline in the namespace is not admitted.
+    other = {"metadata": {"labels": {**workers[0]["metadata"]["labels"], "app.kubernetes.io/instance": "other"}}}
+    assert not admitted(policy, other)
+
+    docs, text = render_chart(sets={"networkPolicy.enabled": False})
+    validate(text)
+    assert not [d for d in docs if d["kind"] == "NetworkPolicy"]
+    docs, _ = render_chart(sets={"scheduler.enabled": False})
+    assert not [d for d in docs if d["kind"] == "NetworkPolicy"]
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"] == ["bottleneck"]
 
 
 def test_chart_production_values_reach_every_field(render_chart, validate):
@@ -281,3 +358,4 @@ def test_notes_tell_how_to_run_a_month_by_hand(helm, tmp_path):
     assert "kubectl create job -n reports --from=cronjob/wine-bottleneck wine-bottleneck-manual-" in notes
     assert "helm test wine -n reports" in notes
     assert "kubectl port-forward -n reports svc/wine-bottleneck-luigid 8082:8082" in notes
+    assert "only the pipeline's pods reach it (NetworkPolicy)" in notes

@@ -16,7 +16,7 @@ def tree(task) -> dict:
         current = stack.pop()
         if current.task_id in found:
             continue
-        requirements = luigi.task.flatten(current.requires())
+        requirements = current.deps()  # requires() and the check every task of the month waits for
         found[current.task_id] = (current, {required.task_id for required in requirements})
         stack.extend(requirements)
     return found
@@ -38,7 +38,8 @@ def test_month_through_luigid_is_listed_done_with_its_dependencies(luigid, local
     assert runs.report_exists(MONTH)
 
     expected = tree(RunMonth(month=runs.month_of(MONTH)))
-    assert len(expected) == 13  # 3 raw exports, manifest, 3 staged, reconciled, classified, quality, report, email, run
+    # 3 raw exports, the inputs check, manifest, 3 staged, reconciled, classified, quality, report, email, run
+    assert len(expected) == 14
     listed = luigid.api("task_list", status="", upstream_status="", search="")
     assert set(listed) == set(expected)
     for task_id, (task, _) in expected.items():
@@ -72,3 +73,37 @@ def test_luigid_records_task_history_and_exports_metrics(luigid, local_lake, tmp
         metrics = reply.read().decode()
     assert "luigi_task_finished_total" in metrics or "luigi_task" in metrics
     assert 'family="MonthEmail"' in metrics
+
+
+def test_long_tasks_report_rows_and_checks_to_luigid(luigid, local_lake, tmp_path):
+    import json
+
+    from bottleneck import lake
+    from bottleneck.tables import table_from_parquet
+    from bottleneck.tasks import ClassifiedWines, QualityReport, RawManifest, ReconciledProducts, StagedWeb
+
+    run_month_through(luigid, local_lake, tmp_path)
+    month = runs.month_of(MONTH)
+    stored = {name: lake.read_bytes(lake.target(month, name)) for name in ("staged_web", "funnel", "quality")}
+    web_rows = len(table_from_parquet(stored["staged_web"]))
+    funnel = json.loads(stored["funnel"])["rows"]
+    quality = json.loads(stored["quality"])
+    expected = {
+        RawManifest: f"{MONTH}: 3 raw exports recorded (",
+        StagedWeb: f"{MONTH}: web.xlsx: {web_rows:,} rows read, every one typed and valid",
+        ReconciledProducts: (f"{MONTH}: erp {funnel['erp'][0]['rows']:,} rows read, {funnel['erp'][-1]['rows']:,} "
+                             f"kept, web {funnel['web'][0]['rows']:,} rows read, {funnel['web'][-1]['rows']:,} kept, "),
+        ClassifiedWines: (f"{MONTH}: {quality['premium']:,} premium, {quality['ordinary']:,} ordinary "
+                          "(price z-score above 2)"),
+        QualityReport: f"{MONTH}: {len(quality['checks'])} of {len(quality['checks'])} checks passed",
+    }
+    listed = luigid.api("task_list", status="DONE", upstream_status="", search="")
+    for family, message in expected.items():
+        task_id = family(month=month).task_id
+        # As the visualiser reads it when the task's status button is pressed.
+        shown = luigid.api("get_task_status_message", task_id=task_id)["statusMessage"]
+        assert shown.startswith(message), (family.__name__, shown)
+        assert luigid.api("get_task_progress_percentage", task_id=task_id)["progressPercentage"] == 100
+        assert listed[task_id]["status_message"] == shown
+    assert f"; {funnel['products']:,} products" in luigid.api(
+        "get_task_status_message", task_id=ReconciledProducts(month=month).task_id)["statusMessage"]

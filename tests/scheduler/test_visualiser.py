@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bottleneck.tasks import RunMonth
+from bottleneck.tasks import RunMonth, StagedErp, StagedLiaison, StagedWeb
 from tests.conftest import REPO
 from tests.scheduler import runs
 from tests.scheduler.test_luigid import tree
@@ -57,5 +57,36 @@ def test_graph_page_of_a_finished_month_shows_every_task_done(luigid, local_lake
         node = f'data-task-status="DONE" data-task-id="{html.escape(task_id)}"'
         assert node in placeholder, task_id
         assert f">{task.task_family}</text>" in placeholder
-    assert placeholder.count('class="graph-node-a"') == 13
+    assert placeholder.count('class="graph-node-a"') == len(tree(root)) == 14
     assert f"RunMonth(month={MONTH})" in dom  # the graph's title: the root task with its parameter
+
+
+def test_task_list_shows_the_status_messages_of_a_month(luigid, local_lake, tmp_path):
+    from bottleneck.tasks import ClassifiedWines, MonthInputs, QualityReport, RawManifest, ReconciledProducts
+
+    browser = chromium()
+    runs.write_months(MONTH)
+    config = tmp_path / "luigi.cfg"
+    config.write_text(luigid.luigi_cfg())
+    done = runs.run(["RunMonth", "--month", MONTH], runs.environment(str(local_lake), config), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    page = f"{luigid.url}static/visualiser/index.html#tab=tasks&length=50"
+    dump = headless(browser, page, "--dump-dom")
+    assert dump.returncode == 0, dump.stderr[-2000:]
+    dom = dump.stdout
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"visualiser-tasks-{MONTH}.html").write_text(dom)
+    month = runs.month_of(MONTH)
+    reporting = [RawManifest, StagedWeb, StagedErp, StagedLiaison, ReconciledProducts, ClassifiedWines, QualityReport]
+    for family in reporting:
+        task = family(month=month)
+        # The task's row carries the status button, which opens the message read from luigid (asserted there).
+        button = f'class="btn btn-primary btn-xs statusMessage" title="Status message" data-toggle="tooltip" ' \
+                 f'data-task-id="{html.escape(task.task_id)}"'
+        assert button in dom, task
+        assert luigid.api("get_task_status_message", task_id=task.task_id)["statusMessage"].startswith(MONTH)
+    # A task that says nothing has no button: the button is not drawn for every task.
+    silent = MonthInputs(month=month)
+    assert f'statusMessage" title="Status message" data-toggle="tooltip" data-task-id="{html.escape(silent.task_id)}"' \
+        not in dom and html.escape(silent.task_id) in dom

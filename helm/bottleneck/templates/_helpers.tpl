@@ -42,6 +42,14 @@ app.kubernetes.io/part-of: bottleneck
 {{- end }}
 {{- end }}
 
+{{- define "bottleneck.schedulerServiceAccountName" -}}
+{{- if .Values.scheduler.serviceAccount.create }}
+{{- default (include "bottleneck.schedulerService" .) .Values.scheduler.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.scheduler.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
 {{- define "bottleneck.secretName" -}}
 {{- default (include "bottleneck.fullname" .) .Values.existingSecret }}
 {{- end }}
