@@ -191,15 +191,13 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def unfinished_reprocess(month: dt.date) -> tuple[str, dict] | None:
-    """The stamp and record of a re-processing of the month that did not finish (killed, or its run failed)."""
+def last_reprocess(month: dt.date) -> tuple[str, dict] | None:
+    """The stamp and record of the month's latest re-processing, finished or not."""
     where = lake.folder(month, "superseded")
     for name in reversed(lake.listing(where)):
         stamp, _, file = name.partition("/")
         if file == "reprocess.json":
-            record = json.loads(lake.read_text(lake.target(month, "reprocess_record", stamp=stamp)))
-            if not record.get("finished_at"):
-                return stamp, record
+            return stamp, json.loads(lake.read_text(lake.target(month, "reprocess_record", stamp=stamp)))
     return None
 
 
@@ -268,9 +266,15 @@ def reprocess(month: dt.date, reason: str, run=run_month, out=print) -> int:
                                  + ", ".join(lake.target(month, f"raw_{source}").path for source in absent))
     running.mark(month, me, "bottleneck-admin reprocess")
     try:
-        resumed = unfinished_reprocess(month)
-        if resumed:
-            stamp, record = resumed
+        last = last_reprocess(month)
+        if last and last[1].get("finished_at") and reason in last[1]["reasons"] \
+                and last[1].get("new_raw_sha256") == new_raw:
+            # The same command again, e.g. after it was killed as it ended: done already, not a second time.
+            out(f"{month:%Y-%m}: already re-processed for this reason at {last[1]['finished_at']} from the same "
+                f"raw exports (superseded/{month:%Y-%m}/{last[0]}/); give another reason to re-process it again")
+            return 0
+        if last and not last[1].get("finished_at"):
+            stamp, record = last
             out(f"{month:%Y-%m}: carrying on with the re-processing begun at {record['requested_at']} "
                 f"(superseded/{month:%Y-%m}/{stamp}/)")
             if reason not in record["reasons"]:
