@@ -22,7 +22,7 @@ import luigi.configuration
 
 import bottleneck
 from bottleneck import alerts, cli, config, lake, mail, running
-from bottleneck.errors import LakeError, MissingSourceError, PipelineError
+from bottleneck.errors import DeliveryError, LakeError, MissingSourceError, PipelineError
 from bottleneck.tasks import ReportMonth
 
 # A month in one of these needs nothing from the operator; any other makes `status` exit 1.
@@ -331,10 +331,16 @@ def reprocess_command(args) -> int:
 
 def check_lake() -> str:
     probe = lake.target(config.current_month(), "check_probe", token=uuid.uuid4().hex)
-    lake.write_text(probe, "bottleneck-admin check\n")
-    if lake.read_text(probe) != "bottleneck-admin check\n":
-        raise LakeError(f"{probe.path} read back differs from what was written")
-    lake.remove(probe)
+    try:
+        lake.write_text(probe, "bottleneck-admin check\n")
+        if lake.read_text(probe) != "bottleneck-admin check\n":
+            raise LakeError(f"{probe.path} read back differs from what was written")
+        lake.remove(probe)
+    except PipelineError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any failure to write, read or delete: exit 9, named
+        raise LakeError(f"{probe.path} could not be written, read and removed: {type(error).__name__}: {error}") \
+            from None
     return f"{lake.lake_url()} reachable, writable ({probe.path} written, read, removed)"
 
 
@@ -346,7 +352,7 @@ def check_smtp() -> str:
         with mail.connected(settings) as connection:
             connection.noop()
     except Exception as error:  # noqa: BLE001 - told in the words of the delivery errors
-        raise PipelineError(mail.describe(error, settings)) from None
+        raise DeliveryError(mail.describe(error, settings)) from None
     tls = "no TLS ([smtp] no_tls = true)" if settings.no_tls else "TLS certificate and host name verified"
     login = f", logged in as {settings.username}" if settings.username and settings.password else ""
     return f"{settings.server} answers, {tls}{login}"

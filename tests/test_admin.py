@@ -315,8 +315,8 @@ def test_check_names_what_is_wrong_and_exits_non_zero(tmp_path, smtp_server):
     unwritable = tmp_path / "a-file"
     unwritable.write_text("not a folder")
     result = admin_command(["check"], unwritable, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg)})
-    assert result.returncode != 0
-    assert "FAILED  lake:" in result.stdout
+    assert result.returncode == 9, result.stdout + result.stderr  # the first failed check's code: lake unusable
+    assert f"FAILED  lake: {unwritable}/locks/check/" in result.stdout and "NotADirectoryError" in result.stdout
     assert "FAILED  smtp:" in result.stdout and "certificate" in result.stdout
     assert "FAILED  scheduler: central scheduler http://127.0.0.1:" in result.stdout
     assert "FAILED  pushgateway:" in result.stdout
