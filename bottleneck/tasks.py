@@ -91,7 +91,7 @@ def raw_unchanged(month: dt.date) -> None:
         raise InvalidInputError(
             f"{month:%Y-%m}: raw export replaced after the month was processed: {'; '.join(changed)}; rule 'raw "
             "exports are fixed once a month starts': the outputs are kept and nothing is mixed with them. To "
-            "re-process the month on purpose, see the README, 'Re-processing a month'")
+            f"re-process the month on purpose: bottleneck-admin reprocess --month {month:%Y-%m} --reason TEXT")
     _raw_verified.add(month)
 
 
