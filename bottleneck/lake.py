@@ -47,7 +47,7 @@ LAYOUT = {
     "superseded": "superseded/{yyyy}-{mm}/{stamp}/{name}",
     "reprocess_record": "superseded/{yyyy}-{mm}/{stamp}/reprocess.json",
     # bottleneck-admin check: a file written and removed to prove the lake is writable.
-    "check_probe": "locks/check/{token}.probe",
+    "check_probe": "locks/{yyyy}/{mm}/check-{token}.probe",
     # bottleneck.lock: one object a month and guarded step (e.g. email), held while the step runs.
     "lock": "locks/{yyyy}/{mm}/{name}.lock",
 }

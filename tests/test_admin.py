@@ -302,7 +302,7 @@ def test_check_passes_against_a_reachable_lake_smtp_with_tls_scheduler_and_pushg
     assert f"ok      scheduler: {luigid.url}" in lines.replace("http://127.0.0.1", "http://127.0.0.1")
     assert f"ok      pushgateway: {pushgateway.url} answers" in lines
     assert SMTP_PASSWORD not in result.stdout + result.stderr
-    assert not list((lake / "locks" / "check").iterdir()), "the probe is removed"
+    assert not list(lake.glob("locks/*/*/check-*.probe")), "the probe is removed"
 
 
 def test_check_names_what_is_wrong_and_exits_non_zero(tmp_path, smtp_server):
@@ -316,7 +316,7 @@ def test_check_names_what_is_wrong_and_exits_non_zero(tmp_path, smtp_server):
     unwritable.write_text("not a folder")
     result = admin_command(["check"], unwritable, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg)})
     assert result.returncode == 9, result.stdout + result.stderr  # the first failed check's code: lake unusable
-    assert f"FAILED  lake: {unwritable}/locks/check/" in result.stdout and "NotADirectoryError" in result.stdout
+    assert f"FAILED  lake: {unwritable}/locks/" in result.stdout and "NotADirectoryError" in result.stdout
     assert "FAILED  smtp:" in result.stdout and "certificate" in result.stdout
     assert "FAILED  scheduler: central scheduler http://127.0.0.1:" in result.stdout
     assert "FAILED  pushgateway:" in result.stdout
