@@ -163,7 +163,7 @@ def status_command(args) -> int:
     first, last = args.first, args.last
     if first is None or last is None:
         known = lake_months()
-        if not known and (first is None or last is None):
+        if not known:
             print(f"no month in the lake {lake.lake_url()}: give --from and --to", file=sys.stderr)
             return 1
         first, last = first or known[0], last or known[-1]
@@ -185,6 +185,13 @@ def status_command(args) -> int:
 
 def _stamp(now: dt.datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's UID with no passwd entry
+        return f"uid {os.getuid()}"
 
 
 def _now() -> str:
@@ -283,7 +290,7 @@ def reprocess(month: dt.date, reason: str, run=run_month, out=print) -> int:
             now = dt.datetime.now(dt.timezone.utc)
             stamp = _stamp(now)
             record = {"month": f"{month:%Y-%m}", "reasons": [reason],
-                      "requested_by": f"{getpass.getuser()}@{socket.gethostname()}",
+                      "requested_by": f"{_user()}@{socket.gethostname()}",
                       "requested_at": now.isoformat(timespec="seconds"),
                       "old_raw_sha256": recorded_raw(month), "new_raw_sha256": new_raw}
         _save(month, stamp, record)
