@@ -40,6 +40,10 @@ def install() -> None:
         _marked = multiprocessing.Array("i", 1200)
         _owner = {"host": socket.gethostname(), "pid": os.getpid()}
         luigi.Task.event_handler(luigi.Event.START)(_on_start)
+        # A month that ended (its RunMonth done, or a task failed) is no longer run by this process,
+        # even if the process goes on with other months (a backfill).
+        luigi.Task.event_handler(luigi.Event.SUCCESS)(_on_end)
+        luigi.Task.event_handler(luigi.Event.FAILURE)(_on_end)
         atexit.register(_remove_markers)
 
 
@@ -67,6 +71,16 @@ def _on_start(task) -> None:
                     break
     except Exception as problem:  # noqa: BLE001 - the marker informs operators; it never stops a month
         logger.warning("run marker of %s not written: %s", f"{month:%Y-%m}", problem)
+
+
+def _on_end(task, error=None) -> None:
+    month = getattr(task, "month", None)
+    if not isinstance(month, dt.date) or _marked is None or (error is None and task.get_task_family() != "RunMonth"):
+        return
+    try:
+        unmark(month, _owner)
+    except Exception as problem:  # noqa: BLE001 - a leftover marker goes stale by itself
+        logger.warning("run marker of %s not removed: %s", f"{month:%Y-%m}", problem)
 
 
 def _remove_markers() -> None:

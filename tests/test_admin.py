@@ -129,6 +129,24 @@ def test_a_run_leaves_no_marker_once_it_ended(seed_month, lake, tmp_path):
     assert sorted(path.name for path in (lake / "locks" / "2020" / "08").iterdir()) == ["email.lock"]
 
 
+def test_a_month_that_ended_is_no_longer_running_while_its_process_goes_on(lake):
+    import luigi
+
+    from bottleneck.demo import synthetic_month
+    from bottleneck.tasks import RunMonth
+
+    for source, data in synthetic_month(AUGUST, products=120, seed=5).items():
+        (raw_folder(lake) / f"{source}.xlsx").write_bytes(data)
+    seen = []
+    record = luigi.Task.event_handler(luigi.Event.START)(lambda task: seen.append(admin.month_status(AUGUST)["state"]))
+    try:
+        assert luigi.build([RunMonth(month=AUGUST)], local_scheduler=True)
+    finally:
+        luigi.Task._event_callbacks[luigi.Task][luigi.Event.START].discard(record)
+    assert "running" in seen[1:], "a task of the month was running: the month was"
+    assert admin.month_status(AUGUST)["state"] == "done", "the month ended, this process (a backfill's) goes on"
+
+
 # ------------------------------------------------------------------------------------------------ reprocess
 
 
