@@ -17,6 +17,7 @@ import socket
 import sys
 import uuid
 
+import botocore.exceptions
 import luigi
 import luigi.configuration
 
@@ -428,6 +429,11 @@ def main(argv: list[str] | None = None) -> None:
     except PipelineError as error:
         print(f"bottleneck-admin {args.command}: {mail.smtp_settings().redact(str(error))}", file=sys.stderr)
         code = error.exit_code
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as error:
+        # A lake refused (no such bucket, no permission) or a local folder not usable: unusable, exit 9.
+        print(f"bottleneck-admin {args.command}: lake {config.lake_url()} unusable: {type(error).__name__}: "
+              f"{error}", file=sys.stderr)
+        code = LakeError.exit_code
     sys.exit(code)
 
 

@@ -147,6 +147,13 @@ def test_a_month_that_ended_is_no_longer_running_while_its_process_goes_on(lake)
     assert admin.month_status(AUGUST)["state"] == "done", "the month ended, this process (a backfill's) goes on"
 
 
+def test_status_of_a_lake_that_cannot_be_read_exits_9_naming_it(tmp_path, s3_server):
+    result = admin_command(["status"], "s3://no-such-bucket/lake", tmp_path, s3_server.env())
+    assert result.returncode == 9, result.stderr
+    assert "bottleneck-admin status: lake s3://no-such-bucket/lake unusable: " in result.stderr
+    assert "NoSuchBucket" in result.stderr and "Traceback" not in result.stderr
+
+
 # ------------------------------------------------------------------------------------------------ reprocess
 
 
