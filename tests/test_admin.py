@@ -1,5 +1,6 @@
 """bottleneck-admin: status, reprocess and check, run as an operator runs them, on local and S3 lakes."""
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -225,7 +226,8 @@ def test_reprocess_after_a_corrected_erp_export_on_a_local_lake(seed_month, lake
 
 
 def test_reprocess_after_a_corrected_erp_export_on_s3_mails_the_readers_the_new_report(seed_month, tmp_path,
-                                                                                      s3_server, smtp_server):
+                                                                                      s3_server, smtp_server,
+                                                                                      pushgateway):
     client = s3_server.client()
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
@@ -247,9 +249,11 @@ def test_reprocess_after_a_corrected_erp_export_on_s3_mails_the_readers_the_new_
     cfg = tmp_path / "luigi.cfg"
     cfg.write_text("[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options().items())
                    + "[email]\nsender = reports@bottleneck.test\nreceiver = readers@bottleneck.test\n"
-                   + "[bottleneck]\nalert_receivers = operators@bottleneck.test\nretry_seconds = 5\n")
+                   + "[bottleneck]\nalert_receivers = operators@bottleneck.test\nretry_seconds = 5\n"
+                   + f"pushgateway = {pushgateway.url}\n")
     env = {**s3_server.env(), "LUIGI_CONFIG_PATH": str(cfg)}
     assert run_month(url, tmp_path, env=env).returncode == 0
+    first_success = pushgateway.samples()[("bottleneck_last_success_timestamp_seconds", "2020-08")]
     old, _ = reprocessed_on_purpose(read, write, lambda args: admin_command(args, url, tmp_path, env),
                                     lambda: run_month(url, tmp_path, env=env))
     check_reprocessed(old, listing, read)
@@ -259,6 +263,10 @@ def test_reprocess_after_a_corrected_erp_export_on_s3_mails_the_readers_the_new_
     attached = {part.get_filename(): part.get_payload(decode=True) for part in to_readers[1].iter_attachments()}
     assert attached["report.xlsx"] == read("reports/2020/08/report.xlsx"), "the readers got the new report"
     assert f"{float(new_quality['turnover']):,.2f}" in to_readers[1].get_body(("plain",)).get_content()
+    pushed = pushgateway.samples()
+    assert pushed[("bottleneck_month_turnover", "2020-08")] == float(new_quality["turnover"])
+    assert pushed[("bottleneck_last_success_timestamp_seconds", "2020-08")] > first_success
+    assert pushed[("bottleneck_run_success", "2020-08")] == 1, "the refused run's failure was followed by a success"
     status = json.loads(admin_command(["status", "--json"], url, tmp_path, env).stdout)
     assert [(s["month"], s["state"]) for s in status] == [("2020-08", "done")]
     assert status[0]["email"]["to"] == ["readers@bottleneck.test"]
@@ -345,3 +353,47 @@ def test_check_names_what_is_wrong_and_exits_non_zero(tmp_path, smtp_server):
     assert "FAILED  smtp:" in result.stdout and "certificate" in result.stdout
     assert "FAILED  scheduler: central scheduler http://127.0.0.1:" in result.stdout
     assert "FAILED  pushgateway:" in result.stdout
+
+
+@pytest.mark.parametrize("point", [5, 19], ids=["copying-the-reports", "clearing-staging-and-work"])
+def test_reprocess_killed_on_s3_and_run_again_keeps_the_former_report_whole(point, tmp_path, s3_server):
+    from bottleneck.demo import synthetic_month
+
+    client = s3_server.client()
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    url = f"s3://{bucket}/lake"
+    for source, data in synthetic_month(AUGUST, products=120, seed=3).items():
+        client.put_object(Bucket=bucket, Key=f"lake/raw/2020/08/{source}.xlsx", Body=data)
+    assert run_month(url, tmp_path, env=s3_server.env()).returncode == 0
+
+    def read(key):
+        return client.get_object(Bucket=bucket, Key=f"lake/{key}")["Body"].read()
+
+    old_report = {name: read(f"reports/2020/08/{name}") for name in REPORT_FILES}
+    client.put_object(Bucket=bucket, Key="lake/raw/2020/08/erp.xlsx", Body=corrected_erp(read("raw/2020/08/erp.xlsx")))
+    command = [sys.executable, str(REPO / "tests" / "kill_admin.py"), "reprocess", "--month", "2020-08",
+               "--reason", "ERP corrected"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("BOTTLENECK_", "LUIGI_", "AWS_"))}
+    env.update(s3_server.env(), BOTTLENECK_LAKE=url, LUIGI_CONFIG_PATH=str(tmp_path / "absent.cfg"),
+               PYTHONPATH=str(REPO))
+    killed = subprocess.run(command, env={**env, "KILL_AFTER": str(point)}, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    # Meanwhile, the scheduled run: refused, since the manifest (cleared last) still holds the old sha256.
+    refused = run_month(url, tmp_path, env=s3_server.env())
+    assert refused.returncode == 6, refused.stderr[-2000:]
+    again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "carrying on with the re-processing begun at" in again.stdout
+    keys = [item["Key"][len("lake/"):] for item in
+            client.list_objects_v2(Bucket=bucket, Prefix="lake/superseded/").get("Contents", [])]
+    stamps = {key.split("/")[2] for key in keys}
+    assert len(stamps) == 1, keys
+    stamp = stamps.pop()
+    assert {name: read(f"superseded/2020-08/{stamp}/{name}") for name in REPORT_FILES} == old_report
+    record = json.loads(read(f"superseded/2020-08/{stamp}/reprocess.json"))
+    assert record["finished_at"]
+    corrected = hashlib.sha256(read("raw/2020/08/erp.xlsx")).hexdigest()
+    assert json.loads(read("reports/2020/08/quality.json"))["raw_files"]["erp"]["sha256"] == corrected
+    assert record["new_raw_sha256"]["erp"] == corrected != record["old_raw_sha256"]["erp"]
