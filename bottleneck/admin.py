@@ -408,13 +408,15 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     status = commands.add_parser("status", help="one line per month, read from the lake; exit 1 when a month "
                                                 "is neither done nor running")
-    status.add_argument("--from", dest="first", type=parse_month, help="first month, YYYY-MM (default: the lake's first)")
-    status.add_argument("--to", dest="last", type=parse_month, help="last month, YYYY-MM (default: the lake's last)")
+    status.add_argument("--from", dest="first", type=parse_month, metavar="YYYY-MM",
+                        help="first month (default: the lake's first)")
+    status.add_argument("--to", dest="last", type=parse_month, metavar="YYYY-MM",
+                        help="last month (default: the lake's last)")
     status.add_argument("--json", action="store_true", help="one JSON list, for machines")
     status.set_defaults(handler=status_command)
     again = commands.add_parser("reprocess", help="set a month's reports aside under superseded/, clear its "
                                                   "staging and work, run it again")
-    again.add_argument("--month", type=parse_month, required=True, help="YYYY-MM")
+    again.add_argument("--month", type=parse_month, required=True, metavar="YYYY-MM", help="YYYY-MM")
     again.add_argument("--reason", required=True, help="why (kept in superseded/YYYY-MM/<time>/reprocess.json)")
     again.set_defaults(handler=reprocess_command)
     check = commands.add_parser("check", help="configuration and connectivity: lake, SMTP, scheduler, pushgateway")

@@ -257,7 +257,8 @@ def test_reprocess_after_a_corrected_erp_export_on_s3_mails_the_readers_the_new_
     old, _ = reprocessed_on_purpose(read, write, lambda args: admin_command(args, url, tmp_path, env),
                                     lambda: run_month(url, tmp_path, env=env))
     check_reprocessed(old, listing, read)
-    to_readers = [message for message, envelope in smtp.received() if envelope["rcpt_tos"] == ["readers@bottleneck.test"]]
+    to_readers = [message for message, envelope in smtp.received()
+                  if envelope["rcpt_tos"] == ["readers@bottleneck.test"]]
     assert len(to_readers) == 2, "the readers get the first report and the re-processed one, once each"
     new_quality = json.loads(read("reports/2020/08/quality.json"))
     attached = {part.get_filename(): part.get_payload(decode=True) for part in to_readers[1].iter_attachments()}
@@ -291,7 +292,8 @@ def test_reprocess_killed_at_any_point_and_run_again_ends_as_an_uninterrupted_on
     whole = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert whole.returncode == 0, whole.stderr[-3000:]
     changes = int(whole.stderr.rsplit("lake changes: ", 1)[1].split()[0])
-    expected = {name: (lake / "reports" / "2020" / "08" / name).read_bytes() for name in REPORT_FILES - {"email.eml", "email.json"}}
+    expected = {name: (lake / "reports" / "2020" / "08" / name).read_bytes()
+                for name in REPORT_FILES - {"email.eml", "email.json"}}
     # Kill points spread over setting the reports aside, clearing, and the month's run.
     points = sorted({1, 2, 3, 5, 8, 11, 14, changes // 2, changes - 3, changes - 1})
     for point in points:

@@ -65,8 +65,8 @@ def test_without_a_pushgateway_nothing_is_pushed_and_prometheus_client_is_not_im
     import subprocess
     import sys
 
-    script = ("import sys, luigi, bottleneck\n"
-              "luigi.build([bottleneck.RawManifest(month=__import__('datetime').date(2020, 8, 1))], local_scheduler=True)\n"
+    script = ("import datetime, sys, luigi, bottleneck\n"
+              "luigi.build([bottleneck.RawManifest(month=datetime.date(2020, 8, 1))], local_scheduler=True)\n"
               "print('prometheus_client' in sys.modules)\n")
     env = {"BOTTLENECK_LAKE": str(tmp_path / "lake"), "LUIGI_CONFIG_PATH": str(tmp_path / "absent.cfg"),
            "PATH": "/usr/bin:/bin"}
