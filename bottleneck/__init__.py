@@ -41,6 +41,12 @@ from bottleneck import alerts as _alerts  # noqa: E402
 
 _alerts.install()  # before Luigi forks workers, so that every failure of the run is seen
 
+from bottleneck import metrics as _metrics  # noqa: E402
+from bottleneck import running as _running  # noqa: E402
+
+_metrics.install()
+_running.install()
+
 from bottleneck.tasks import (  # noqa: E402,F401
     CheckedDeliverables,
     ClassifiedWines,

@@ -6,6 +6,7 @@ registers this module's handlers instead; `bottleneck` calls it when imported.
 """
 import collections
 import datetime as dt
+import json
 import logging
 import multiprocessing
 import threading
@@ -13,7 +14,7 @@ import threading
 import luigi
 import luigi.configuration
 
-from bottleneck import config, mail, quality
+from bottleneck import config, lake, mail, quality
 
 logger = logging.getLogger(f"luigi-interface.{__name__}")
 
@@ -128,5 +129,12 @@ def send_alert(task, error, month: dt.date) -> dict:
         return {}
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     record = mail.deliver(message, operators, month, "alert_eml", settings, stamp=stamp)
+    try:
+        # What `bottleneck-admin status` shows as the month's last alert, sent or written as .eml.
+        lake.write_text(lake.target(month, "alert_record", stamp=stamp), json.dumps(
+            {"month": f"{month:%Y-%m}", "task": str(task), "error": settings.redact(error_text(error)), **record},
+            indent=2))
+    except Exception as problem:  # noqa: BLE001 - the alert itself went out; only its record is missing
+        logger.warning("record of the alert for %s not written: %s", f"{month:%Y-%m}", problem)
     logger.info("operators alerted of the failure of %s (%s)", task, record.get("path") or record["message_id"])
     return record

@@ -48,6 +48,9 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
     smtp_retry_seconds = luigi.FloatParameter(
         default=300.0, description="How long transient SMTP failures (refused connection, timeout, 4xx) are retried.",
     )
+    pushgateway = luigi.Parameter(
+        default="", description="URL of a Prometheus Pushgateway each run pushes its metrics to (empty: none).",
+    )
     scheduler_fallback = luigi.BoolParameter(
         default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="bottleneck-run: when the central scheduler cannot be reached at start, warn and run "

@@ -43,6 +43,17 @@ LAYOUT = {
     "email_receipt": "reports/{yyyy}/{mm}/email.json",
     "email_eml": "reports/{yyyy}/{mm}/email.eml",
     "alert_eml": "alerts/{yyyy}/{mm}/{stamp}-alert.eml",
+    # One record of every alert sent or written, read by `bottleneck-admin status`.
+    "alert_record": "alerts/{yyyy}/{mm}/{stamp}-alert.json",
+    # The failed gate's checks, written when the quality gate stops a month.
+    "quality_failed": "work/{yyyy}/{mm}/quality_failed.json",
+    # bottleneck.running: one marker a month and process while a run works on the month.
+    "run_marker": "locks/{yyyy}/{mm}/run-{owner}.json",
+    # bottleneck.admin reprocess: a month's former reports, and the record of why they were replaced.
+    "superseded": "superseded/{yyyy}-{mm}/{stamp}/{name}",
+    "reprocess_record": "superseded/{yyyy}-{mm}/{stamp}/reprocess.json",
+    # bottleneck-admin check: a file written and removed to prove the lake is writable.
+    "check_probe": "locks/{yyyy}/{mm}/check-{token}.probe",
     # bottleneck.lock: one object a month and guarded step (e.g. email), held while the step runs.
     "lock": "locks/{yyyy}/{mm}/{name}.lock",
 }
@@ -192,7 +203,7 @@ def read_text(file: luigi.target.FileSystemTarget) -> str:
 
 @_retried
 def remove(file: luigi.target.FileSystemTarget) -> None:
-    """Deletes the file if it is there."""
+    """Deletes the file if it is there (one already gone is fine: a command re-run after being killed)."""
     if file.exists():
         file.remove()
 
@@ -237,3 +248,59 @@ def sha256(file: luigi.target.FileSystemTarget) -> str:
         while chunk := stream.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# Folders of one month, for the operator's commands: what is in them, and clearing them.
+MONTH_FOLDERS = {
+    "raw": "raw/{yyyy}/{mm}",
+    "staging": "staging/{yyyy}/{mm}",
+    "work": "work/{yyyy}/{mm}",
+    "reports": "reports/{yyyy}/{mm}",
+    "alerts": "alerts/{yyyy}/{mm}",
+    "locks": "locks/{yyyy}/{mm}",
+    "superseded": "superseded/{yyyy}-{mm}",
+}
+
+
+def folder(month: dt.date, name: str) -> str:
+    relative = MONTH_FOLDERS[name].format(yyyy=f"{month:%Y}", mm=f"{month:%m}")
+    root = lake_url()
+    return posixpath.join(root, relative) if root.startswith("s3://") else os.path.join(root, relative)
+
+
+@_retried
+def listing(where: str) -> list[str]:
+    """The names of the files below a folder of the lake, relative to it, sorted ([] when absent)."""
+    if where.startswith("s3://"):
+        return sorted(s3_client().list(where.rstrip("/") + "/"))
+    if not os.path.isdir(where):
+        return []
+    return sorted(os.path.relpath(os.path.join(parent, name), where).replace(os.sep, "/")
+                  for parent, _, names in os.walk(where) for name in names)
+
+
+def months_in(area: str) -> list[dt.date]:
+    """Every month that has a folder under raw/, reports/, work/... (an area of MONTH_FOLDERS)."""
+    root = lake_url()
+    top = MONTH_FOLDERS[area].split("/")[0]
+    where = posixpath.join(root, top) if root.startswith("s3://") else os.path.join(root, top)
+    found = set()
+    for name in listing(where):
+        parts = name.replace("-", "/").split("/")
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+            try:
+                found.add(dt.date(int(parts[0]), int(parts[1]), 1))
+            except ValueError:
+                continue
+    return sorted(found)
+
+
+def file_at(path: str) -> luigi.target.FileSystemTarget:
+    """A target for a path found by listing(); its path came from the layout above."""
+    if path.startswith("s3://"):
+        return RetriedS3Target(path, format=luigi.format.Nop, client=s3_client())
+    return luigi.LocalTarget(path, format=luigi.format.Nop)
+
+
+def join(where: str, name: str) -> str:
+    return posixpath.join(where, name) if where.startswith("s3://") else os.path.join(where, name)

@@ -1,5 +1,6 @@
 """The month's emails: composing the report and the failure alert, and delivering them by SMTP or as .eml."""
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import html
@@ -323,7 +324,9 @@ def describe(error: BaseException, settings: SmtpSettings) -> str:
     return f"{where}: {type(error).__name__}: {error}"
 
 
-def _send_once(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> dict:
+@contextlib.contextmanager
+def connected(settings: SmtpSettings):
+    """An SMTP connection, TLS verified (unless no_tls) and logged in when a login is set; no retry."""
     kwargs = {"host": settings.host, "port": settings.port, "local_hostname": settings.local_hostname,
               "timeout": settings.timeout or socket.getdefaulttimeout()}
     if settings.ssl:
@@ -340,6 +343,11 @@ def _send_once(message: EmailMessage, recipients: list[str], settings: SmtpSetti
             connection.ehlo()
         if settings.username and settings.password:
             connection.login(settings.username, settings.password)
+        yield connection
+
+
+def _send_once(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> dict:
+    with connected(settings) as connection:
         return connection.send_message(message, to_addrs=recipients)
 
 

@@ -145,7 +145,7 @@ def month_input_changes(month: dt.date, hashed: bool) -> list[str]:
         changes.append(
             f"raw export replaced after the month was processed: {'; '.join(replaced)}; rule 'raw exports are "
             "fixed once a month starts': the outputs are kept and nothing is mixed with them. To re-process "
-            "the month on purpose, see the README, 'Re-processing a month'")
+            f"the month on purpose: bottleneck-admin reprocess --month {month:%Y-%m} --reason TEXT")
     return changes
 
 

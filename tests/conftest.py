@@ -392,3 +392,55 @@ def luigid(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prometheus Pushgateway: the real server process (Debian package prometheus-pushgateway) on loopback.
+
+PUSHGATEWAY = os.environ.get("PUSHGATEWAY_BIN") or shutil.which("prometheus-pushgateway") or "/usr/bin/prometheus-pushgateway"
+
+
+class Pushgateway(ServerProcess):
+    """One prometheus-pushgateway process, its metrics in memory; `wipe()` empties it between tests."""
+
+    def __init__(self, port: int, root: Path):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = root / "pushgateway.log"
+
+    def command(self) -> list[str]:
+        return [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-admin-api"]
+
+    def wipe(self) -> None:
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/api/v1/admin/wipe", method="PUT"), timeout=10)
+
+    def samples(self) -> dict[tuple[str, str], float]:
+        """{(metric name, month label): value} of the bottleneck job, read back from /metrics."""
+        import urllib.request
+
+        from prometheus_client.parser import text_string_to_metric_families
+
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+        return {(sample.name, sample.labels.get("month", "")): sample.value
+                for family in text_string_to_metric_families(text) for sample in family.samples
+                if sample.labels.get("job") == "bottleneck"}
+
+
+@pytest.fixture(scope="session")
+def pushgateway_server(tmp_path_factory):
+    if not os.access(PUSHGATEWAY, os.X_OK):
+        pytest.skip(f"{PUSHGATEWAY} is not installed (Debian package prometheus-pushgateway; .ci/run installs it)")
+    server = Pushgateway(free_port(), tmp_path_factory.mktemp("pushgateway"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pushgateway(pushgateway_server):
+    """The session's Pushgateway, emptied for this test."""
+    pushgateway_server.wipe()
+    return pushgateway_server

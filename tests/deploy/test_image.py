@@ -206,8 +206,12 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(image, render_chart,
         options, command = podman_run_args(docs, test_pod, "bottleneck", tmp_path / "helm-test", configmaps=extra,
                                            hosts={service: "127.0.0.1"})
         check = podman_command("run", *options, image, *command, timeout=120)
-        assert "effective lake: s3://deploy-lake/monthly" in check.stdout
-        assert f"central scheduler answers: http://{service}:{scheduler_port}" in check.stdout
+        assert command == ["bottleneck-admin", "check"]
+        assert "ok      lake: s3://deploy-lake/monthly reachable, writable" in check.stdout, check.stdout
+        assert (f"ok      smtp: {smtp.host}:{smtp.port} answers, TLS certificate and host name verified, "
+                f"logged in as {SMTP_LOGIN}") in check.stdout, check.stdout
+        assert f"ok      scheduler: http://{service}:{scheduler_port}/ answers" in check.stdout, check.stdout
+        assert SMTP_PASSWORD not in check.stdout + check.stderr
     finally:
         podman_command("stop", "-t", "20", name, check=False)
         podman_command("rm", "-f", name, check=False)

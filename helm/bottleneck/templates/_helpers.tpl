@@ -81,6 +81,9 @@ app.kubernetes.io/part-of: bottleneck
 {{- with .Values.smtp.caBundle }}
 {{- $_ := set $bottleneck "smtp_ca_bundle" . }}
 {{- end }}
+{{- with .Values.monitoring.pushgateway }}
+{{- $_ := set $bottleneck "pushgateway" . }}
+{{- end }}
 {{- $smtp := dict }}
 {{- if .Values.smtp.host }}
 {{- $_ := set $smtp "host" .Values.smtp.host }}

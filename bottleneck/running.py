@@ -1,0 +1,127 @@
+"""Which months a live run is working on, marked in the lake so that the operator's commands can tell.
+
+Each process that runs a task of a month keeps a marker `locks/YYYY/MM/run-<host>-<pid>.json`, refreshed
+at the start of each of its tasks and removed when the process ends. A marker is taken for a live run
+unless its process is known to be gone: same host and no such process, or not refreshed for longer
+than bottleneck.lock.STALE_SECONDS (a run killed on another machine, whose marker nobody removed).
+"""
+import atexit
+import datetime as dt
+import json
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+
+import botocore.exceptions
+import luigi
+import luigi.target
+
+from bottleneck import lake, lock
+
+logger = logging.getLogger(f"luigi-interface.{__name__}")
+
+_marked = None  # months (as YYYYMM) this process and its forked workers marked, to remove at exit
+_owner = None  # host-pid of the process that installed the handlers; forked workers share its marker
+_install_lock = threading.Lock()
+
+
+def owner_name(host: str, pid: int) -> str:
+    return f"{host}-{pid}"
+
+
+def install() -> None:
+    """Marks each month while this process runs its tasks. Idempotent; called before Luigi forks workers."""
+    global _marked, _owner
+    with _install_lock:
+        if _marked is not None:
+            return
+        _marked = multiprocessing.Array("i", 1200)
+        _owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        luigi.Task.event_handler(luigi.Event.START)(_on_start)
+        # A month that ended (its RunMonth done, or a task failed) is no longer run by this process,
+        # even if the process goes on with other months (a backfill).
+        luigi.Task.event_handler(luigi.Event.SUCCESS)(_on_end)
+        luigi.Task.event_handler(luigi.Event.FAILURE)(_on_end)
+        atexit.register(_remove_markers)
+
+
+def mark(month: dt.date, owner: dict, doing: str) -> None:
+    record = {**owner, "doing": doing, "seen_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    lake.write_text(lake.target(month, "run_marker", owner=owner_name(owner["host"], owner["pid"])),
+                    json.dumps(record))
+
+
+def unmark(month: dt.date, owner: dict) -> None:
+    lake.remove(lake.target(month, "run_marker", owner=owner_name(owner["host"], owner["pid"])))
+
+
+def _on_start(task) -> None:
+    month = getattr(task, "month", None)
+    if not isinstance(month, dt.date) or _marked is None:
+        return
+    try:
+        mark(month, _owner, str(task))
+        key = month.year * 100 + month.month
+        with _marked.get_lock():
+            for i, value in enumerate(_marked):
+                if value in (0, key):
+                    _marked[i] = key
+                    break
+    except Exception as problem:  # noqa: BLE001 - the marker informs operators; it never stops a month
+        logger.warning("run marker of %s not written: %s", f"{month:%Y-%m}", problem)
+
+
+def _on_end(task, error=None) -> None:
+    month = getattr(task, "month", None)
+    if not isinstance(month, dt.date) or _marked is None or (error is None and task.get_task_family() != "RunMonth"):
+        return
+    try:
+        unmark(month, _owner)
+    except Exception as problem:  # noqa: BLE001 - a leftover marker goes stale by itself
+        logger.warning("run marker of %s not removed: %s", f"{month:%Y-%m}", problem)
+
+
+def _remove_markers() -> None:
+    if _marked is None or os.getpid() != _owner["pid"]:
+        return
+    for key in [value for value in _marked if value]:
+        try:
+            unmark(dt.date(key // 100, key % 100, 1), _owner)
+        except Exception as problem:  # noqa: BLE001 - at exit: a leftover marker goes stale by itself
+            logger.warning("run marker of %d not removed: %s", key, problem)
+
+
+def _alive(record: dict, now: dt.datetime) -> bool:
+    if record.get("host") == socket.gethostname():
+        try:
+            os.kill(int(record["pid"]), 0)
+        except ProcessLookupError:
+            return False
+        except (PermissionError, ValueError, KeyError):
+            pass
+    try:
+        seen = dt.datetime.fromisoformat(record["seen_at"])
+    except (KeyError, ValueError):
+        return False
+    return (now - seen).total_seconds() <= lock.STALE_SECONDS
+
+
+def live_runs(month: dt.date, now: dt.datetime | None = None, besides: dict | None = None) -> list[dict]:
+    """The markers of runs working on the month now (other than `besides`, this process's own)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    found = []
+    where = lake.folder(month, "locks")
+    for name in lake.listing(where):
+        if not (name.startswith("run-") and name.endswith(".json")):
+            continue
+        try:
+            record = json.loads(lake.read_text(lake.file_at(lake.join(where, name))))
+        except (OSError, ValueError, luigi.target.FileSystemException, botocore.exceptions.ClientError):
+            continue  # removed meanwhile, or cut short: not a run we can name
+        if besides and (record.get("host"), record.get("pid")) == (besides["host"], besides["pid"]):
+            continue
+        if _alive(record, now):
+            found.append(record)
+    return found

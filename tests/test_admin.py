@@ -1,0 +1,401 @@
+"""bottleneck-admin: status, reprocess and check, run as an operator runs them, on local and S3 lakes."""
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from bottleneck import admin, running
+from tests.conftest import REPO, free_port
+from tests.months import copy_month, files_under, raw_folder, run, run_month, write_tiny_month
+
+AUGUST = dt.date(2020, 8, 1)
+REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
+                "email.json", "email.eml"}
+ERP_ROW = [1, 1, 10.0, 5, "instock"]
+
+
+def admin_command(args, lake, cwd, env=None, timeout=300):
+    return run(args, lake, cwd, env, command="bottleneck-admin", timeout=timeout)
+
+
+def corrected_erp(data: bytes) -> bytes:
+    """The same ERP export with the first positive price raised by 10.00: a corrected export."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = workbook.active
+    header = [cell.value for cell in sheet[1]]
+    price = header.index("price") + 1
+    for row in range(2, sheet.max_row + 1):
+        cell = sheet.cell(row=row, column=price)
+        if isinstance(cell.value, (int, float)) and cell.value > 0:
+            cell.value += 10
+            break
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def lake(tmp_path, monkeypatch):
+    """A local lake, also the lake of this process (for the pure functions and run markers)."""
+    monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path / "lake"))
+    return tmp_path / "lake"
+
+
+@pytest.fixture
+def live_process():
+    process = subprocess.Popen(["sleep", "120"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+# ------------------------------------------------------------------------------------------------ status
+
+
+def test_status_names_a_done_a_failed_and_a_missing_month_and_exits_1(seed_month, lake, tmp_path):
+    copy_month(seed_month, lake, "2020-08")
+    assert run_month(lake, tmp_path, "2020-08").returncode == 0
+    # 2020-09: two prices for one product, so the quality gate stops it; 2020-10: no export at all.
+    write_tiny_month(lake, [ERP_ROW, [1, 1, 12.0, 5, "instock"]], [["101", 3, "product", "A"]], [[1, "101"]],
+                     month="2020-09")
+    assert run_month(lake, tmp_path, "2020-09").returncode == 7
+    raw_folder(lake, "2020-11")
+    (raw_folder(lake, "2020-11") / "erp.xlsx").write_bytes(b"x")
+
+    result = admin_command(["status"], lake, tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = {line[:7]: line for line in result.stdout.splitlines()}
+    assert list(lines) == ["2020-08", "2020-09", "2020-10", "2020-11"], "from the lake's first month to its last"
+    assert "done" in lines["2020-08"] and "sha256 recorded: erp,web,liaison" in lines["2020-08"]
+    assert "gate passed" in lines["2020-08"] and "report written" in lines["2020-08"]
+    assert f"email written as .eml" in lines["2020-08"] and "last alert -" in lines["2020-08"]
+    assert "failed" in lines["2020-09"] and "report -" in lines["2020-09"] and "email -" in lines["2020-09"]
+    assert "last alert" in lines["2020-09"] and "QualityReport(month=2020-09)" in lines["2020-09"]
+    assert "missing" in lines["2020-10"] and "raw none" in lines["2020-10"]
+    assert "missing" in lines["2020-11"] and "raw erp (sha256 not recorded)" in lines["2020-11"]
+    assert "3 month(s) neither done nor running: 2020-09, 2020-10, 2020-11" in result.stderr
+
+    machine = admin_command(["status", "--json", "--from", "2020-08", "--to", "2020-09"], lake, tmp_path)
+    statuses = json.loads(machine.stdout)
+    assert [(s["month"], s["state"]) for s in statuses] == [("2020-08", "done"), ("2020-09", "failed")]
+    assert statuses[0]["email"]["transport"] == "eml" and statuses[0]["email"]["at"]
+    assert "QualityGateError" in statuses[1]["last_alert"]["error"]
+    assert admin_command(["status", "--to", "2020-08"], lake, tmp_path).returncode == 0
+
+
+def test_status_shows_the_failing_check_of_a_failed_gate(lake):
+    # The record the quality gate leaves when it stops a month (work/YYYY/MM/quality_failed.json).
+    failed = lake / "work" / "2020" / "08" / "quality_failed.json"
+    failed.parent.mkdir(parents=True)
+    failed.write_text(json.dumps({"month": "2020-08", "passed": False, "checks": [
+        {"name": "product_id unique", "level": "error", "status": "failed", "observed": 2, "expected": 0,
+         "detail": "product_id 15298 twice"},
+        {"name": "negative stock", "level": "warning", "status": "passed", "observed": 0, "expected": 0}]}))
+    status = admin.month_status(AUGUST)
+    assert status["state"] == "failed"
+    assert status["gate"] == {"status": "failed",
+                              "failed": ["product_id unique: observed 2, expected 0 (product_id 15298 twice)"]}
+    assert "gate FAILED: product_id unique: observed 2, expected 0" in admin.status_line(status)
+
+
+def test_a_month_with_a_live_run_is_running_and_one_whose_run_died_is_not(lake, live_process):
+    write_tiny_month(lake, [ERP_ROW], [["101", 3, "product", "A"]], [[1, "101"]])
+    assert admin.month_status(AUGUST)["state"] == "waiting"
+    running.mark(AUGUST, {"host": socket.gethostname(), "pid": live_process.pid}, "StagedErp(month=2020-08)")
+    status = admin.month_status(AUGUST)
+    assert status["state"] == "running" and status["runs"] == [f"{socket.gethostname()}:{live_process.pid}"]
+    live_process.kill()
+    live_process.wait()
+    assert admin.month_status(AUGUST)["state"] == "waiting", "a marker of a dead process is no run"
+    # On another machine: alive while refreshed, stale after an hour.
+    running.mark(AUGUST, {"host": "elsewhere", "pid": 1}, "StagedErp(month=2020-08)")
+    now = dt.datetime.now(dt.timezone.utc)
+    assert admin.month_status(AUGUST, now)["state"] == "running"
+    assert admin.month_status(AUGUST, now + dt.timedelta(hours=2))["state"] == "waiting"
+
+
+def test_a_run_leaves_no_marker_once_it_ended(seed_month, lake, tmp_path):
+    copy_month(seed_month, lake)
+    assert run_month(lake, tmp_path).returncode == 0
+    assert sorted(path.name for path in (lake / "locks" / "2020" / "08").iterdir()) == ["email.lock"]
+
+
+def test_a_month_that_ended_is_no_longer_running_while_its_process_goes_on(lake):
+    import luigi
+
+    from bottleneck.demo import synthetic_month
+    from bottleneck.tasks import RunMonth
+
+    for source, data in synthetic_month(AUGUST, products=120, seed=5).items():
+        (raw_folder(lake) / f"{source}.xlsx").write_bytes(data)
+    seen = []
+    record = luigi.Task.event_handler(luigi.Event.START)(lambda task: seen.append(admin.month_status(AUGUST)["state"]))
+    try:
+        assert luigi.build([RunMonth(month=AUGUST)], local_scheduler=True)
+    finally:
+        luigi.Task._event_callbacks[luigi.Task][luigi.Event.START].discard(record)
+    assert "running" in seen[1:], "a task of the month was running: the month was"
+    assert admin.month_status(AUGUST)["state"] == "done", "the month ended, this process (a backfill's) goes on"
+
+
+def test_status_of_a_lake_that_cannot_be_read_exits_9_naming_it(tmp_path, s3_server):
+    result = admin_command(["status"], "s3://no-such-bucket/lake", tmp_path, s3_server.env())
+    assert result.returncode == 9, result.stderr
+    assert "bottleneck-admin status: lake s3://no-such-bucket/lake unusable: " in result.stderr
+    assert "NoSuchBucket" in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------ reprocess
+
+
+def test_reprocess_refuses_without_a_reason_and_while_the_month_runs(seed_month, lake, tmp_path, live_process):
+    copy_month(seed_month, lake)
+    assert run_month(lake, tmp_path).returncode == 0
+    before = files_under(lake)
+    missing = admin_command(["reprocess", "--month", "2020-08"], lake, tmp_path)
+    assert missing.returncode == 2 and "--reason" in missing.stderr
+    blank = admin_command(["reprocess", "--month", "2020-08", "--reason", "  "], lake, tmp_path)
+    assert blank.returncode == 2 and "--reason must say why" in blank.stderr
+    running.mark(AUGUST, {"host": socket.gethostname(), "pid": live_process.pid}, "StagedErp(month=2020-08)")
+    busy = admin_command(["reprocess", "--month", "2020-08", "--reason", "corrected ERP"], lake, tmp_path)
+    assert busy.returncode == 1, busy.stderr
+    assert f"2020-08 is being run by {socket.gethostname()}:{live_process.pid} (StagedErp(month=2020-08)" in busy.stderr
+    outputs = lambda files: {k: v for k, v in files.items() if not k.startswith("locks/")}  # noqa: E731
+    assert outputs(files_under(lake)) == outputs(before), "nothing moved, nothing cleared"
+
+
+def reprocessed_on_purpose(read, write, admin_run, month_run):
+    """The issue's story on any lake: done month, ERP corrected, refused, re-processed, re-reported."""
+    old_report = {name: read(f"reports/2020/08/{name}") for name in REPORT_FILES - {"email.eml"}}
+    write("raw/2020/08/erp.xlsx", corrected_erp(read("raw/2020/08/erp.xlsx")))
+    refused = month_run()
+    assert refused.returncode == 6, refused.stderr[-3000:]
+    assert "raw export replaced after the month was processed" in refused.stderr
+    result = admin_run(["reprocess", "--month", "2020-08", "--reason", "ERP export corrected (prices)"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    return old_report, result
+
+
+def check_reprocessed(old_report, listing, read):
+    stamps = {path.split("/")[2] for path in listing("superseded/")}
+    assert len(stamps) == 1, stamps
+    stamp = stamps.pop()
+    for name, data in old_report.items():
+        assert read(f"superseded/2020-08/{stamp}/{name}") == data, f"{name} not kept as it was"
+    record = json.loads(read(f"superseded/2020-08/{stamp}/reprocess.json"))
+    new_quality = json.loads(read("reports/2020/08/quality.json"))
+    old_quality = json.loads(old_report["quality.json"])
+    assert record["reasons"] == ["ERP export corrected (prices)"]
+    assert record["old_raw_sha256"] == {s: f["sha256"] for s, f in old_quality["raw_files"].items()}
+    assert record["new_raw_sha256"] == {s: f["sha256"] for s, f in new_quality["raw_files"].items()}
+    assert record["old_raw_sha256"]["erp"] != record["new_raw_sha256"]["erp"]
+    assert record["old_raw_sha256"]["web"] == record["new_raw_sha256"]["web"]
+    assert record["finished_at"] and record["new_report"]["products"] == new_quality["products"]
+    assert new_quality["turnover"] != old_quality["turnover"], "the corrected export was not used"
+    assert json.loads(read("reports/2020/08/email.json"))["sent_at"] >= record["requested_at"]
+    return record
+
+
+def test_reprocess_after_a_corrected_erp_export_on_a_local_lake(seed_month, lake, tmp_path):
+    copy_month(seed_month, lake)
+    assert run_month(lake, tmp_path).returncode == 0
+
+    def read(relative):
+        return (lake / relative).read_bytes()
+
+    def write(relative, data):
+        (lake / relative).write_bytes(data)
+
+    old, result = reprocessed_on_purpose(read, write, lambda args: admin_command(args, lake, tmp_path),
+                                         lambda: run_month(lake, tmp_path))
+    check_reprocessed(old, lambda prefix: [str(p.relative_to(lake)) for p in (lake / prefix).rglob("*") if p.is_file()],
+                      read)
+    assert "former reports moved to" in result.stdout
+    assert run_month(lake, tmp_path).returncode == 0, "the re-processed month is done"
+    assert admin_command(["status"], lake, tmp_path).returncode == 0
+
+
+def test_reprocess_after_a_corrected_erp_export_on_s3_mails_the_readers_the_new_report(seed_month, tmp_path,
+                                                                                      s3_server, smtp_server,
+                                                                                      pushgateway):
+    client = s3_server.client()
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    url = f"s3://{bucket}/lake"
+
+    def read(relative):
+        return client.get_object(Bucket=bucket, Key=f"lake/{relative}")["Body"].read()
+
+    def write(relative, data):
+        client.put_object(Bucket=bucket, Key=f"lake/{relative}", Body=data)
+
+    def listing(prefix):
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"lake/{prefix}")
+        return [item["Key"][len("lake/"):] for page in pages for item in page.get("Contents", [])]
+
+    for source in ("erp", "web", "liaison"):
+        write(f"raw/2020/08/{source}.xlsx", (seed_month / f"{source}.xlsx").read_bytes())
+    smtp = smtp_server.get("plain")
+    cfg = tmp_path / "luigi.cfg"
+    cfg.write_text("[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options().items())
+                   + "[email]\nsender = reports@bottleneck.test\nreceiver = readers@bottleneck.test\n"
+                   + "[bottleneck]\nalert_receivers = operators@bottleneck.test\nretry_seconds = 5\n"
+                   + f"pushgateway = {pushgateway.url}\n")
+    env = {**s3_server.env(), "LUIGI_CONFIG_PATH": str(cfg)}
+    assert run_month(url, tmp_path, env=env).returncode == 0
+    first_success = pushgateway.samples()[("bottleneck_last_success_timestamp_seconds", "2020-08")]
+    old, _ = reprocessed_on_purpose(read, write, lambda args: admin_command(args, url, tmp_path, env),
+                                    lambda: run_month(url, tmp_path, env=env))
+    check_reprocessed(old, listing, read)
+    to_readers = [message for message, envelope in smtp.received()
+                  if envelope["rcpt_tos"] == ["readers@bottleneck.test"]]
+    assert len(to_readers) == 2, "the readers get the first report and the re-processed one, once each"
+    new_quality = json.loads(read("reports/2020/08/quality.json"))
+    attached = {part.get_filename(): part.get_payload(decode=True) for part in to_readers[1].iter_attachments()}
+    assert attached["report.xlsx"] == read("reports/2020/08/report.xlsx"), "the readers got the new report"
+    assert f"{float(new_quality['turnover']):,.2f}" in to_readers[1].get_body(("plain",)).get_content()
+    pushed = pushgateway.samples()
+    assert pushed[("bottleneck_month_turnover", "2020-08")] == float(new_quality["turnover"])
+    assert pushed[("bottleneck_last_success_timestamp_seconds", "2020-08")] > first_success
+    assert pushed[("bottleneck_run_success", "2020-08")] == 1, "the refused run's failure was followed by a success"
+    status = json.loads(admin_command(["status", "--json"], url, tmp_path, env).stdout)
+    assert [(s["month"], s["state"]) for s in status] == [("2020-08", "done")]
+    assert status[0]["email"]["to"] == ["readers@bottleneck.test"]
+
+
+def test_reprocess_killed_at_any_point_and_run_again_ends_as_an_uninterrupted_one(lake, tmp_path):
+    from bottleneck.demo import synthetic_month
+
+    for source, data in synthetic_month(AUGUST, products=120, seed=3).items():
+        (raw_folder(lake) / f"{source}.xlsx").write_bytes(data)
+    assert run_month(lake, tmp_path).returncode == 0
+    erp = raw_folder(lake) / "erp.xlsx"
+    erp.write_bytes(corrected_erp(erp.read_bytes()))
+    prepared = tmp_path / "prepared"
+    shutil.copytree(lake, prepared)
+    old_report = {path.name: path.read_bytes() for path in (lake / "reports" / "2020" / "08").iterdir()}
+    command = [sys.executable, str(REPO / "tests" / "kill_admin.py"), "reprocess", "--month", "2020-08",
+               "--reason", "ERP corrected"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("BOTTLENECK_", "LUIGI_"))}
+    env.update(BOTTLENECK_LAKE=str(lake), LUIGI_CONFIG_PATH=str(tmp_path / "absent.cfg"),
+               PYTHONPATH=str(REPO))
+    whole = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    changes = int(whole.stderr.rsplit("lake changes: ", 1)[1].split()[0])
+    expected = {name: (lake / "reports" / "2020" / "08" / name).read_bytes()
+                for name in REPORT_FILES - {"email.eml", "email.json"}}
+    # Kill points spread over setting the reports aside, clearing, and the month's run.
+    points = sorted({1, 2, 3, 5, 8, 11, 14, changes // 2, changes - 3, changes - 1})
+    for point in points:
+        shutil.rmtree(lake)
+        shutil.copytree(prepared, lake)
+        killed = subprocess.run(command, env={**env, "KILL_AFTER": str(point)}, cwd=tmp_path, capture_output=True,
+                                text=True, timeout=300)
+        assert killed.returncode == -9, (point, killed.stderr[-2000:])
+        again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, (point, again.stderr[-3000:])
+        folders = list((lake / "superseded" / "2020-08").iterdir())
+        assert len(folders) == 1, (point, folders)
+        kept = {path.name: path.read_bytes() for path in folders[0].iterdir() if path.name != "reprocess.json"}
+        assert kept == old_report, f"killed after {point} changes: the former report was not kept whole"
+        record = json.loads((folders[0] / "reprocess.json").read_text())
+        assert record["finished_at"] and record["reasons"] == ["ERP corrected"], point
+        for name, data in expected.items():
+            now = (lake / "reports" / "2020" / "08" / name).read_bytes()
+            if name.endswith(".csv") or name == "quality.json":
+                assert now == data, f"killed after {point} changes: {name} differs from an uninterrupted reprocess"
+        assert (lake / "reports" / "2020" / "08" / "email.json").exists()
+
+
+# ------------------------------------------------------------------------------------------------ check
+
+
+def test_check_passes_against_a_reachable_lake_smtp_with_tls_scheduler_and_pushgateway(
+        lake, tmp_path, smtp_server, luigid, pushgateway):
+    smtp = smtp_server.get("starttls", login=True)
+    cfg = tmp_path / "luigi.cfg"
+    cfg.write_text("[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options("${SMTP_PASSWORD}").items())
+                   + f"[bottleneck]\nsmtp_ca_bundle = {smtp.ca_bundle}\npushgateway = {pushgateway.url}\n"
+                   + "[email]\nreceiver = readers@bottleneck.test\n" + luigid.luigi_cfg())
+    from tests.conftest import SMTP_PASSWORD
+
+    result = admin_command(["check"], lake, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg), "SMTP_PASSWORD": SMTP_PASSWORD})
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout
+    assert f"ok      lake: {lake} reachable, writable" in lines
+    assert f"ok      smtp: localhost:{smtp.port} answers, TLS certificate and host name verified, logged in as" in lines
+    assert f"ok      scheduler: {luigid.url}" in lines.replace("http://127.0.0.1", "http://127.0.0.1")
+    assert f"ok      pushgateway: {pushgateway.url} answers" in lines
+    assert SMTP_PASSWORD not in result.stdout + result.stderr
+    assert not list(lake.glob("locks/*/*/check-*.probe")), "the probe is removed"
+
+
+def test_check_names_what_is_wrong_and_exits_non_zero(tmp_path, smtp_server):
+    smtp = smtp_server.get("starttls")
+    cfg = tmp_path / "luigi.cfg"
+    # No CA bundle: the test server's certificate is not trusted; nothing listens where the scheduler should be.
+    cfg.write_text("[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options().items())
+                   + f"[core]\nscheduler_host = 127.0.0.1\nscheduler_port = {free_port()}\n"
+                   + f"[bottleneck]\npushgateway = http://127.0.0.1:{free_port()}\n")
+    unwritable = tmp_path / "a-file"
+    unwritable.write_text("not a folder")
+    result = admin_command(["check"], unwritable, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg)})
+    assert result.returncode == 9, result.stdout + result.stderr  # the first failed check's code: lake unusable
+    assert f"FAILED  lake: {unwritable}/locks/" in result.stdout and "NotADirectoryError" in result.stdout
+    assert "FAILED  smtp:" in result.stdout and "certificate" in result.stdout
+    assert "FAILED  scheduler: central scheduler http://127.0.0.1:" in result.stdout
+    assert "FAILED  pushgateway:" in result.stdout
+
+
+@pytest.mark.parametrize("point", [5, 19], ids=["copying-the-reports", "clearing-staging-and-work"])
+def test_reprocess_killed_on_s3_and_run_again_keeps_the_former_report_whole(point, tmp_path, s3_server):
+    from bottleneck.demo import synthetic_month
+
+    client = s3_server.client()
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    url = f"s3://{bucket}/lake"
+    for source, data in synthetic_month(AUGUST, products=120, seed=3).items():
+        client.put_object(Bucket=bucket, Key=f"lake/raw/2020/08/{source}.xlsx", Body=data)
+    assert run_month(url, tmp_path, env=s3_server.env()).returncode == 0
+
+    def read(key):
+        return client.get_object(Bucket=bucket, Key=f"lake/{key}")["Body"].read()
+
+    old_report = {name: read(f"reports/2020/08/{name}") for name in REPORT_FILES}
+    client.put_object(Bucket=bucket, Key="lake/raw/2020/08/erp.xlsx", Body=corrected_erp(read("raw/2020/08/erp.xlsx")))
+    command = [sys.executable, str(REPO / "tests" / "kill_admin.py"), "reprocess", "--month", "2020-08",
+               "--reason", "ERP corrected"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("BOTTLENECK_", "LUIGI_", "AWS_"))}
+    env.update(s3_server.env(), BOTTLENECK_LAKE=url, LUIGI_CONFIG_PATH=str(tmp_path / "absent.cfg"),
+               PYTHONPATH=str(REPO))
+    killed = subprocess.run(command, env={**env, "KILL_AFTER": str(point)}, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    # Meanwhile, the scheduled run: refused, since the manifest (cleared last) still holds the old sha256.
+    refused = run_month(url, tmp_path, env=s3_server.env())
+    assert refused.returncode == 6, refused.stderr[-2000:]
+    again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "carrying on with the re-processing begun at" in again.stdout
+    keys = [item["Key"][len("lake/"):] for item in
+            client.list_objects_v2(Bucket=bucket, Prefix="lake/superseded/").get("Contents", [])]
+    stamps = {key.split("/")[2] for key in keys}
+    assert len(stamps) == 1, keys
+    stamp = stamps.pop()
+    assert {name: read(f"superseded/2020-08/{stamp}/{name}") for name in REPORT_FILES} == old_report
+    record = json.loads(read(f"superseded/2020-08/{stamp}/reprocess.json"))
+    assert record["finished_at"]
+    corrected = hashlib.sha256(read("raw/2020/08/erp.xlsx")).hexdigest()
+    assert json.loads(read("reports/2020/08/quality.json"))["raw_files"]["erp"]["sha256"] == corrected
+    assert record["new_raw_sha256"]["erp"] == corrected != record["old_raw_sha256"]["erp"]
