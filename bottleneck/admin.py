@@ -10,7 +10,6 @@ functions over the lake, so that they work the same on S3 and on a local folder.
 import argparse
 import datetime as dt
 import getpass
-import hashlib
 import json
 import os
 import socket
@@ -73,7 +72,7 @@ def raw_now(month: dt.date) -> dict[str, str]:
     for source in lake.SOURCES:
         file = lake.target(month, f"raw_{source}")
         if lake.exists(file):
-            found[source] = hashlib.sha256(lake.read_bytes(file)).hexdigest()
+            found[source] = lake.sha256(file)
     return found
 
 
