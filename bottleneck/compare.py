@@ -7,7 +7,8 @@ import pandas as pd
 from bottleneck.classify import PREMIUM
 
 CENTS = Decimal("0.01")
-HEADLINE = {"products": "Products", "premium": "Premium wines", "units": "Units sold", "turnover": "Turnover"}
+HEADLINE = {"products": "Products", "premium": "Premium wines", "ordinary": "Ordinary wines", "units": "Units sold",
+            "turnover": "Turnover"}
 CHANGE_KINDS = ("new", "gone", "price", "premium", "ordinary", "revenue")
 CHANGE_COLUMNS = ("change", "product_id", "sku", "wine", "before", "after")
 TOP_MOVERS = 10

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from bottleneck.compare import CHANGE_KINDS
+from bottleneck.compare import CHANGE_KINDS, HEADLINE
 
 MONEY_FIGURES = ("turnover",)
 CHANGE_NAMES = {"new": "new wines", "gone": "wines gone", "price": "price changes", "premium": "now premium",
@@ -48,8 +48,11 @@ def percent(value) -> str:
 
 def headline_rows(quality: dict) -> list[list[str]]:
     """Figure, this month, previous month, change, change in %: one row a headline figure."""
+    headline = quality.get("headline") or [  # a record made before months were compared
+        {"figure": name, "label": label, "current": quality[name], "previous": None, "change": None,
+         "change_pct": None} for name, label in HEADLINE.items() if name in quality]
     return [[row["label"], figure(row["figure"], row["current"]), figure(row["figure"], row["previous"]),
-             change(row["figure"], row["change"]), percent(row["change_pct"])] for row in quality["headline"]]
+             change(row["figure"], row["change"]), percent(row["change_pct"])] for row in headline]
 
 
 def comparison_line(quality: dict) -> str:
