@@ -89,8 +89,8 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
     summary = workbook.add_worksheet("Summary")
     ranked = wines.sort_values("revenue", ascending=False)
     changes_shown = change_table.assign(**{
-        column: [wording.change_value(kind, value) for kind, value in zip(change_table["change"], change_table[column])]
-        for column in ("before", "after")})
+        column: [wording.change_value(kind, value) or None for kind, value in zip(change_table["change"], values)]
+        for column, values in change_table[["before", "after"]].items()})
     lists = {
         "Changes": (changes_shown, CHANGES_SHEET_COLUMNS, "changes.csv"),
         "All products": (ranked, WINE_COLUMNS, "premium_wines.csv and ordinary_wines.csv"),

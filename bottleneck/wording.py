@@ -59,7 +59,8 @@ def comparison_line(quality: dict) -> str:
     previous = quality.get("previous_month")
     if previous:
         return f"Compared with {previous['month']}."
-    return f"No comparison with the month before: {quality.get('no_comparison')}."
+    reason = quality.get("no_comparison")
+    return f"No comparison with the month before: {reason}." if reason else "No comparison with the month before."
 
 
 def change_counts_line(counts: dict) -> str:
@@ -119,8 +120,7 @@ def is_funnel(check: dict) -> bool:
 
 def gate_line(checks: list[dict]) -> str:
     """'11 checks passed, 1 warning' (and the failures, were there any)."""
-    counted = [check for check in checks if not is_funnel(check)]
-    statuses = [check.get("status") for check in counted]
+    statuses = [check.get("status") for check in checks]
     passed, warned, failed = statuses.count("passed"), statuses.count("warning"), statuses.count("failed")
     parts = [f"{passed} check{'s' if passed != 1 else ''} passed"]
     if warned:
@@ -131,14 +131,16 @@ def gate_line(checks: list[dict]) -> str:
 
 
 def check_rows(checks: list[dict]) -> list[list[str]]:
-    """Check, result, observed, expected: in words and numbers."""
+    """Check, result, observed (with its detail), expected: in words and numbers."""
     rows = []
     for check in checks:
         if is_funnel(check):
             continue
-        expected = check.get("detail") or in_words(check.get("expected"))
-        rows.append([str(check.get("name", "")), str(check.get("status", "")), in_words(check.get("observed")),
-                     expected])
+        observed = in_words(check.get("observed"))
+        if check.get("detail"):
+            observed += f" ({check['detail']})"
+        rows.append([str(check.get("name", "")), str(check.get("status", "")), observed,
+                     in_words(check.get("expected"))])
     return rows
 
 
