@@ -85,6 +85,7 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
         "failed": workbook.add_format({"bg_color": "#F4CCCC"}),
         "warning": workbook.add_format({"bg_color": "#FFF2CC"}),
         "passed": workbook.add_format({"bg_color": "#D9EAD3"}),
+        "wrapped": workbook.add_format({"text_wrap": True, "valign": "top"}),
     }
     summary = workbook.add_worksheet("Summary")
     ranked = wines.sort_values("revenue", ascending=False)
@@ -104,6 +105,9 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
         _table_sheet(workbook.add_worksheet(name), table.head(sheet_rows), columns, formats)
         if len(table) > sheet_rows:
             cut.append(f"Sheet '{name}' lists the first {sheet_rows:,} of {len(table):,} rows: all are in {csv_name}.")
+    # The changes are read rather than filtered: their wine names are shown whole.
+    longest = max([len(CHANGES_SHEET_COLUMNS["wine"]), *map(len, changes_shown["wine"].astype(str))]) + 2
+    workbook.get_worksheet_by_name("Changes").set_column(3, 3, longest)
     _summary_sheet(workbook, summary, quality, ranked, change_counts(change_table), premium_price_floor,
                    premium_zscore, cut, formats)
     workbook.close()
@@ -147,7 +151,7 @@ def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     sheet.set_column(0, 0, 44)
-    sheet.set_column(1, 4, 20)
+    sheet.set_column(1, 4, 26)
     sheet.set_column(5, 5, 60)
     sheet.write_string(0, 0, f"BottleNeck monthly report — {quality['month']}", formats["title"])
     previous = quality.get("previous_month")
@@ -200,7 +204,7 @@ def _year_at_a_glance(workbook, sheet, quality, first_row: int, formats) -> int:
     for row, month in enumerate(months, start=first_row + 2):
         sheet.write_string(row, 0, month["month"])
         if "gap" in month:
-            sheet.write_string(row, 5, f"no figures: {month['gap']}")
+            sheet.write_string(row, 5, f"no figures: {wording.gap_reason(month)}")
             continue
         sheet.write_number(row, 1, month["products"], formats["integer"])
         sheet.write_number(row, 2, month["premium"], formats["integer"])
@@ -233,13 +237,12 @@ def _gate_tables(sheet, checks: list[dict], first_row: int, formats) -> int:
         sheet.write_string(row, 0, sentence, formats["warning"])
         row += 1
     _header_row(sheet, row + 1, ["Check", "Result", "Observed", "Expected"], formats)
-    styles = {"passed": "passed", "warning": "warning", "failed": "failed"}
     for row, (name, status, observed, expected) in enumerate(wording.check_rows(checks), start=row + 2):
-        style = formats.get(styles.get(status))
-        sheet.write_string(row, 0, name, style)
-        sheet.write_string(row, 1, status, style)
-        sheet.write_string(row, 2, _short(observed))
-        sheet.write_string(row, 3, _short(expected))
+        # Wrapped, not cut: a check's name and an observed value with its detail run longer than a cell.
+        sheet.write_string(row, 0, name, formats["wrapped"])
+        sheet.write_string(row, 1, status, formats.get(status))
+        sheet.write_string(row, 2, _short(observed), formats["wrapped"])
+        sheet.write_string(row, 3, _short(expected), formats["wrapped"])
     funnel = wording.funnel_rows(checks)
     if funnel:
         row += 2

@@ -88,11 +88,16 @@ def history_rows(quality: dict) -> list[list[str]]:
     rows = []
     for month in quality.get("history", []):
         if "gap" in month:
-            rows.append([month["month"], "—", "—", "—", month["gap"]])
+            rows.append([month["month"], "—", "—", "—", gap_reason(month)])
         else:
             rows.append([month["month"], figure("products", month["products"]), figure("premium", month["premium"]),
                          money(month["turnover"]), ""])
     return rows
+
+
+def gap_reason(month: dict) -> str:
+    """Why a month of the year has no figures, without repeating the month: 'no raw exports in the lake'."""
+    return month["gap"].removeprefix(f"{month['month']}: ").removeprefix(f"{month['month']} ")
 
 
 def in_words(value) -> str:

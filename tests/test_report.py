@@ -103,7 +103,7 @@ def test_the_summary_says_why_there_is_no_comparison_and_shows_gaps_not_zeros():
     summary = book["Summary"]
     year = next(row for row in range(1, 60) if summary.cell(row, 1).value == "A year at a glance")
     months = [[summary.cell(row, column).value for column in range(1, 7)] for row in range(year + 2, year + 5)]
-    assert months[0] == ["2020-06", None, None, None, None, "no figures: 2020-06: no raw exports in the lake"]
+    assert months[0] == ["2020-06", None, None, None, None, "no figures: no raw exports in the lake"]
     assert months[1][:4] == ["2020-07", None, None, None]
     assert months[2][:4] == ["2020-08", 3, 1, pytest.approx(1075.5)]
     assert book["Changes"].max_row == 1
