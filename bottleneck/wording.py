@@ -10,6 +10,7 @@ CHANGE_NAMES = {"new": "new wines", "gone": "wines gone", "price": "price change
                 "ordinary": "now ordinary", "revenue": "biggest revenue moves"}
 CHANGE_SENTENCES = {"new": "new this month", "gone": "gone since last month", "price": "price changed",
                     "premium": "became premium", "ordinary": "became ordinary", "revenue": "revenue moved"}
+FUNNEL_SHOWN = "see 'Rows through the pipeline'"
 STEP_NAMES = {"raw": "rows in the export", "joined": "found in all three exports"}
 # Warnings as a reader says them; a check not named here reads "name: detail".
 WARNING_SENTENCES = {
@@ -139,9 +140,7 @@ def check_rows(checks: list[dict]) -> list[list[str]]:
     """Check, result, observed (with its detail), expected: in words and numbers."""
     rows = []
     for check in checks:
-        if is_funnel(check):
-            continue
-        observed = in_words(check.get("observed"))
+        observed = FUNNEL_SHOWN if is_funnel(check) else in_words(check.get("observed"))
         if check.get("detail"):
             observed += f" ({check['detail']})"
         rows.append([str(check.get("name", "")), str(check.get("status", "")), observed,

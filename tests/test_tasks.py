@@ -7,8 +7,8 @@ import pytest
 
 from tests.months import BIN, copy_month, files_under, raw_folder, run, run_month, write_tiny_month
 
-REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
-                "email.json", "email.eml"}
+REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "changes.csv",
+                "quality.json", "email.json", "email.eml"}
 ERP_ROW = [1, 1, 10.0, 5, "instock"]
 
 
