@@ -68,3 +68,13 @@ def test_funnel_counts_each_stage():
 def test_an_empty_month_reconciles_to_nothing():
     result = reconciled(month(erp=frames.erp(), web=frames.web(), liaison=frames.liaison()))
     assert result.products.empty and result.turnover == Decimal("0.00")
+
+
+
+def test_wine_names_are_shown_as_written():
+    from bottleneck.reconcile import written_name
+
+    assert written_name("Champagne Petit Lebrun &amp; Fils Blanc de Blancs") == \
+        "Champagne Petit Lebrun & Fils Blanc de Blancs"
+    assert written_name("  Mas Amiel&nbsp;2015 ") == "Mas Amiel 2015"
+    assert written_name("Ch&acirc;teau  d&#39;Yquem") == "Château d'Yquem" and written_name(None) is None
