@@ -44,6 +44,7 @@ _alerts.install()  # before Luigi forks workers, so that every failure of the ru
 from bottleneck.tasks import (  # noqa: E402,F401
     ClassifiedWines,
     MonthEmail,
+    MonthFigures,
     MonthReport,
     QualityReport,
     RawExport,
