@@ -51,6 +51,7 @@ from bottleneck.tasks import (  # noqa: E402,F401
     CheckedDeliverables,
     ClassifiedWines,
     MonthEmail,
+    MonthFigures,
     MonthReport,
     QualityReport,
     RawExport,

@@ -35,10 +35,14 @@ LAYOUT = {
     # The full check table of a failed gate (QualityReport or CheckedDeliverables); gone once the gate passes.
     "quality_failed": "work/{yyyy}/{mm}/quality_failed.json",
     "deliverables_check": "work/{yyyy}/{mm}/deliverables_check.json",
+    # MonthFigures: a month's figures made from its raw exports alone, for the months after it to compare with.
+    "month_figures": "work/{yyyy}/{mm}/figures.json",
+    "figures_wines": "work/{yyyy}/{mm}/figures_wines.parquet",
     "report_xlsx": "reports/{yyyy}/{mm}/report.xlsx",
     "premium_csv": "reports/{yyyy}/{mm}/premium_wines.csv",
     "ordinary_csv": "reports/{yyyy}/{mm}/ordinary_wines.csv",
     "rejected_csv": "reports/{yyyy}/{mm}/rejected_rows.csv",
+    "changes_csv": "reports/{yyyy}/{mm}/changes.csv",
     "quality_json": "reports/{yyyy}/{mm}/quality.json",
     "email_receipt": "reports/{yyyy}/{mm}/email.json",
     "email_eml": "reports/{yyyy}/{mm}/email.eml",

@@ -3,6 +3,8 @@
 Each reference rule is declared once, below; the SQL is rendered from the declarations, and the
 quality gate runs the same declarations through another engine (bottleneck.reference).
 """
+import html
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -81,6 +83,11 @@ class Reconciliation:
     turnover: Decimal
 
 
+def written_name(title):
+    """A wine's name as a person wrote it: the web export's HTML entities decoded, spaces trimmed."""
+    return title if not isinstance(title, str) else re.sub(r"\s+", " ", html.unescape(title)).strip()
+
+
 def sql(name: str) -> str:
     return resources.files("bottleneck").joinpath("sql", f"{name}.sql").read_text()
 
@@ -133,6 +140,8 @@ def reconciled(staged: dict[str, pd.DataFrame]) -> Reconciliation:
             "key": losses["key"], "rule": JOIN_RULE,
         })
         products = connection.execute("SELECT * FROM products").df()
+        # Once, here: every deliverable and every comparison is made from these products.
+        products["post_title"] = products["post_title"].map(written_name)
         turnover = connection.execute(sql("turnover")).fetchone()[0]
     finally:
         connection.close()

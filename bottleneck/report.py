@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from bottleneck import wording
 from bottleneck.classify import ORDINARY, PREMIUM
+from bottleneck.compare import CHANGE_COLUMNS, change_counts
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 WINE_COLUMNS = {
@@ -16,6 +18,8 @@ WINE_COLUMNS = {
     "stock_quantity": "Stock", "stock_status": "Stock status",
 }
 REJECTED_COLUMNS = {"source_file": "Source file", "source_row": "Excel row", "key": "Key", "rule": "Rule"}
+CHANGES_SHEET_COLUMNS = {"change": "Change", "product_id": "Product id", "sku": "Web sku", "wine": "Wine",
+                         "before": "Before", "after": "After"}
 MONEY_COLUMNS = ("price", "revenue")
 TOP_PRODUCTS = 10
 PRICE_BINS = 20
@@ -45,13 +49,23 @@ def rejected_csv(rejected_rows: pd.DataFrame) -> bytes:
     return _csv_bytes(table)
 
 
+def changes_csv(change_table: pd.DataFrame) -> bytes:
+    """changes.csv: prices and revenues with their cents, classes as words, text never a formula."""
+    table = change_table[list(CHANGE_COLUMNS)].copy()
+    for column in ("before", "after"):
+        table[column] = table[column].map(lambda value: f"{value:.2f}" if isinstance(value, float) else value)
+    for column in ("sku", "wine"):
+        table[column] = table[column].map(safe_text)
+    return _csv_bytes(table)
+
+
 def _csv_bytes(table: pd.DataFrame) -> bytes:
     # CRLF rows (RFC 4180): Python's csv module quotes a field only for the characters of its line
     # terminator, so with LF alone a bare CR in a title went out unquoted and split the row in Excel.
     return table.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
-def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame,
+def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame, change_table: pd.DataFrame,
                     premium_price_floor: float | None, premium_zscore: float, sheet_rows: int) -> bytes:
     """The month's workbook; each list holds at most `sheet_rows` rows (products by revenue), the
     CSVs hold them all, and the summary says where a list was cut."""
@@ -71,10 +85,15 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
         "failed": workbook.add_format({"bg_color": "#F4CCCC"}),
         "warning": workbook.add_format({"bg_color": "#FFF2CC"}),
         "passed": workbook.add_format({"bg_color": "#D9EAD3"}),
+        "wrapped": workbook.add_format({"text_wrap": True, "valign": "top"}),
     }
     summary = workbook.add_worksheet("Summary")
     ranked = wines.sort_values("revenue", ascending=False)
+    changes_shown = change_table.assign(**{
+        column: [wording.change_value(kind, value) or None for kind, value in zip(change_table["change"], values)]
+        for column, values in change_table[["before", "after"]].items()})
     lists = {
+        "Changes": (changes_shown, CHANGES_SHEET_COLUMNS, "changes.csv"),
         "All products": (ranked, WINE_COLUMNS, "premium_wines.csv and ordinary_wines.csv"),
         "Premium": (ranked[ranked["category"] == PREMIUM], WINE_COLUMNS, "premium_wines.csv"),
         "Ordinary": (ranked[ranked["category"] == ORDINARY], WINE_COLUMNS, "ordinary_wines.csv"),
@@ -86,7 +105,11 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
         _table_sheet(workbook.add_worksheet(name), table.head(sheet_rows), columns, formats)
         if len(table) > sheet_rows:
             cut.append(f"Sheet '{name}' lists the first {sheet_rows:,} of {len(table):,} rows: all are in {csv_name}.")
-    _summary_sheet(workbook, summary, quality, ranked, premium_price_floor, premium_zscore, cut, formats)
+    # The changes are read rather than filtered: their wine names are shown whole.
+    longest = max([len(CHANGES_SHEET_COLUMNS["wine"]), *map(len, changes_shown["wine"].astype(str))]) + 2
+    workbook.get_worksheet_by_name("Changes").set_column(3, 3, longest)
+    _summary_sheet(workbook, summary, quality, ranked, change_counts(change_table), premium_price_floor,
+                   premium_zscore, cut, formats)
     workbook.close()
     return buffer.getvalue()
 
@@ -122,37 +145,113 @@ def _table_sheet(sheet, table: pd.DataFrame, columns: dict, formats: dict) -> No
     sheet.repeat_rows(0)
 
 
-def _summary_sheet(workbook, sheet, quality, ranked, premium_price_floor, premium_zscore, cut, formats) -> None:
+def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor, premium_zscore, cut,
+                   formats) -> None:
+    """What the readers act on first: the figures and their changes, a year at a glance, then the gate."""
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
-    sheet.set_column(0, 0, 48)
-    sheet.set_column(1, 2, 22)
-    sheet.set_column(3, 3, 80)
+    sheet.set_column(0, 0, 44)
+    sheet.set_column(1, 4, 26)
+    sheet.set_column(5, 5, 60)
     sheet.write_string(0, 0, f"BottleNeck monthly report — {quality['month']}", formats["title"])
-    figures = [
-        ("Products", quality["products"], "integer"), ("Premium wines", quality["premium"], "integer"),
-        ("Ordinary wines", quality["ordinary"], "integer"), ("Turnover", quality["turnover"], "money"),
-        ("Premium rule: price z-score above", premium_zscore, "zscore"),
-    ]
-    if premium_price_floor is not None:
-        figures.append(("Premium from a price of", premium_price_floor, "money"))
-    for row, (label, value, number_format) in enumerate(figures, start=2):
+    previous = quality.get("previous_month")
+    header = ["Figure", "This month", f"Previous month ({previous['month']})" if previous else "Previous month",
+              "Change", "Change %"]
+    _header_row(sheet, 1, header, formats)
+    headline = {row["figure"]: row for row in quality["headline"]}
+    figures = [("Products", "products"), ("Premium wines", "premium"), ("Ordinary wines", "ordinary"),
+               ("Units sold", "units"), ("Turnover", "turnover")]
+    row = 2
+    for label, name in figures:
+        number_format = formats["money" if name == "turnover" else "integer"]
         sheet.write_string(row, 0, label, formats["bold"])
-        sheet.write_number(row, 1, value, formats[number_format])
-    for row, note in enumerate(cut, start=len(figures) + 3):
+        sheet.write_number(row, 1, quality[name], number_format)
+        if name in headline and previous:
+            sheet.write_number(row, 2, previous[name], number_format)
+            sheet.write_string(row, 3, wording.change(name, headline[name]["change"]))
+            sheet.write_string(row, 4, wording.percent(headline[name]["change_pct"]))
+        row += 1
+    sheet.write_string(row, 0, "Premium rule: price z-score above", formats["bold"])
+    sheet.write_number(row, 1, premium_zscore, formats["zscore"])
+    if premium_price_floor is not None:
+        row += 1
+        sheet.write_string(row, 0, "Premium from a price of", formats["bold"])
+        sheet.write_number(row, 1, premium_price_floor, formats["money"])
+    row += 2
+    sheet.write_string(row, 0, wording.comparison_line(quality))
+    if previous:
+        row += 1
+        sheet.write_string(row, 0, f"Changes: {wording.change_counts_line(counts)} (sheet Changes, changes.csv).")
+    for note in cut:
+        row += 1
         sheet.write_string(row, 0, note, formats["warning"])
-    gate_row = len(figures) + len(cut) + 3 + (1 if cut else 0)
-    sheet.write_string(gate_row, 0, "Quality gate", formats["title"])
-    for index, title in enumerate(("Check", "Status", "Observed", "Expected / detail")):
-        sheet.write_string(gate_row + 1, index, title, formats["header"])
-    for row, check in enumerate(quality["checks"], start=gate_row + 2):
-        style = formats.get(check["status"])
-        sheet.write_string(row, 0, check["name"], style)
-        sheet.write_string(row, 1, check["status"], style)
-        sheet.write_string(row, 2, _short(check["observed"]))
-        sheet.write_string(row, 3, _short(check["detail"] or check["expected"]))
+    row = _year_at_a_glance(workbook, sheet, quality, row + 2, formats)
+    row = _gate_tables(sheet, quality["checks"], row + 1, formats)
     if len(ranked):
-        _charts(workbook, sheet, ranked, premium_price_floor, row + 3, formats)
+        _charts(workbook, sheet, ranked, premium_price_floor, row + 2, formats)
+
+
+def _header_row(sheet, row: int, titles: list[str], formats: dict) -> None:
+    for column, title in enumerate(titles):
+        sheet.write_string(row, column, title, formats["header"])
+
+
+def _year_at_a_glance(workbook, sheet, quality, first_row: int, formats) -> int:
+    """The last (up to) twelve months as a table and a chart; a month without figures is a gap, not a zero."""
+    sheet.write_string(first_row, 0, "A year at a glance", formats["title"])
+    _header_row(sheet, first_row + 1, ["Month", "Products", "Premium wines", "Turnover", "", "Note"], formats)
+    months = quality.get("history", [])
+    for row, month in enumerate(months, start=first_row + 2):
+        sheet.write_string(row, 0, month["month"])
+        if "gap" in month:
+            sheet.write_string(row, 5, f"no figures: {wording.gap_reason(month)}")
+            continue
+        sheet.write_number(row, 1, month["products"], formats["integer"])
+        sheet.write_number(row, 2, month["premium"], formats["integer"])
+        sheet.write_number(row, 3, month["turnover"], formats["money"])
+    last = first_row + 1 + len(months)
+    turnover = workbook.add_chart({"type": "column"})
+    turnover.add_series({"name": "Turnover (€)", "categories": ["Summary", first_row + 2, 0, last, 0],
+                         "values": ["Summary", first_row + 2, 3, last, 3], "fill": {"color": "#C9A66B"}})
+    counts = workbook.add_chart({"type": "line"})
+    for column, name, color in ((1, "Products", "#5B2333"), (2, "Premium wines", "#2E6B3F")):
+        counts.add_series({"name": name, "categories": ["Summary", first_row + 2, 0, last, 0],
+                           "values": ["Summary", first_row + 2, column, last, column], "y2_axis": True,
+                           "marker": {"type": "circle"}, "line": {"color": color}})
+    turnover.combine(counts)
+    turnover.set_title({"name": "Turnover, products and premium wines by month"})
+    turnover.set_y_axis({"name": "Turnover (€)"})
+    counts.set_y2_axis({"name": "Wines"})
+    turnover.show_blanks_as("gap")
+    turnover.set_size({"width": 760, "height": 320})
+    sheet.insert_chart(last + 2, 0, turnover)
+    return last + 18
+
+
+def _gate_tables(sheet, checks: list[dict], first_row: int, formats) -> int:
+    """The gate in one line, its warnings as sentences, its checks and the row funnel in words and numbers."""
+    sheet.write_string(first_row, 0, "Quality gate", formats["title"])
+    sheet.write_string(first_row + 1, 0, wording.gate_line(checks), formats["bold"])
+    row = first_row + 2
+    for sentence in wording.warning_sentences(checks):
+        sheet.write_string(row, 0, sentence, formats["warning"])
+        row += 1
+    _header_row(sheet, row + 1, ["Check", "Result", "Observed", "Expected"], formats)
+    for row, (name, status, observed, expected) in enumerate(wording.check_rows(checks), start=row + 2):
+        # Wrapped, not cut: a check's name and an observed value with its detail run longer than a cell.
+        sheet.write_string(row, 0, name, formats["wrapped"])
+        sheet.write_string(row, 1, status, formats.get(status))
+        sheet.write_string(row, 2, _short(observed), formats["wrapped"])
+        sheet.write_string(row, 3, _short(expected), formats["wrapped"])
+    funnel = wording.funnel_rows(checks)
+    if funnel:
+        row += 2
+        sheet.write_string(row, 0, "Rows through the pipeline", formats["title"])
+        _header_row(sheet, row + 1, ["Source", "Step", "Rows"], formats)
+        for row, cells in enumerate(funnel, start=row + 2):
+            for column, value in enumerate(cells):
+                sheet.write_string(row, column, value)
+    return row
 
 
 def _short(value) -> str:

@@ -12,12 +12,14 @@ import luigi
 
 from bottleneck import config, excel, lake, lock, mail
 from bottleneck.classify import ORDINARY, PREMIUM, classified_wines, premium_price_floor
+from bottleneck.compare import HISTORY_MONTHS, changes, comparison, month_figures, months_before
 from bottleneck.deliverables import deliverable_checks
-from bottleneck.errors import InvalidInputError, MissingSourceError, QualityGateError
+from bottleneck.errors import InvalidInputError, LakeError, MissingSourceError, PipelineError, QualityGateError
+from bottleneck.figures import figures_from_raw, no_exports
 from bottleneck.quality import Check, failures, gate, gate_record, quality_record
 from bottleneck.reconcile import reconciled
 from bottleneck.reference import reference
-from bottleneck.report import rejected_csv, report_workbook, wines_csv
+from bottleneck.report import changes_csv, rejected_csv, report_workbook, wines_csv
 from bottleneck.staging import staged_table
 from bottleneck.tables import parquet_bytes, table_from_parquet
 
@@ -322,14 +324,81 @@ class QualityReport(MonthTask):
         lake.write_text(self.output(), json.dumps(record, indent=2, ensure_ascii=False))
 
 
+class MonthFigures(luigi.Task):
+    """A month's figures and classified wines from its raw exports alone, or the reason there are none.
+
+    It always completes, a month that cannot be processed being a recorded reason rather than a
+    failure, so the later months that compare themselves with it are never blocked by it. It is
+    done while the exports are those it was made from: exports that arrive later are counted.
+    """
+
+    month = ReportMonth()
+
+    def output(self):
+        return {"figures": lake.target(self.month, "month_figures"), "wines": lake.target(self.month, "figures_wines")}
+
+    def complete(self) -> bool:
+        return typed_completeness(self, self._made_from_exports_now)
+
+    def _made_from_exports_now(self) -> bool:
+        figures, made_from = self.output()["figures"], figures_made_from(self.month)
+        if not lake.exists(figures):
+            return not any(made_from["raw"].values())  # a month with no exports at all leaves nothing behind
+        return json.loads(lake.read_text(figures))["made_from"] == made_from
+
+    def run(self):
+        label = f"{self.month:%Y-%m}"
+        made_from = figures_made_from(self.month)
+        record = {"month": label, "made_from": made_from, "figures": None, "reason": None}
+        try:
+            settings = config.settings()
+            for source, stat in made_from["raw"].items():
+                if stat:  # from the lake's metadata: an export over the limit is not read
+                    excel.check_file_size(stat["bytes"], f"{label} {source}.xlsx", settings.max_file_mb)
+            record["figures"], wines = figures_from_raw(label, raw_exports(self.month), settings)
+            lake.write_bytes(self.output()["wines"], parquet_bytes(wines))
+        except LakeError:
+            raise
+        except PipelineError as error:
+            record["reason"] = str(error)
+        lake.write_text(self.output()["figures"], json.dumps(record, indent=2, ensure_ascii=False))  # last: whole
+
+
+def figures_made_from(month: dt.date) -> dict:
+    """What a month's figures are made from, told without reading an export: the size and version the lake
+    gives each raw export (None where absent) and the settings that change results."""
+    files = {source: lake.target(month, f"raw_{source}") for source in lake.SOURCES}
+    raw = {source: lake.stat(file)._asdict() if lake.exists(file) else None for source, file in files.items()}
+    return {"raw": raw, "settings": config.result_settings()}
+
+
+def figures_record(month: dt.date, figures: luigi.target.FileSystemTarget) -> dict:
+    """The MonthFigures record of a month; a month without any export has none, and is a gap."""
+    if lake.exists(figures):
+        return json.loads(lake.read_text(figures))
+    return {"month": f"{month:%Y-%m}", "figures": None, "reason": no_exports(f"{month:%Y-%m}")}
+
+
+def raw_exports(month: dt.date) -> dict[str, bytes | None]:
+    """The bytes of each raw export of the month, None where it is absent."""
+    files = {source: lake.target(month, f"raw_{source}") for source in lake.SOURCES}
+    return {source: lake.read_bytes(file) if lake.exists(file) else None for source, file in files.items()}
+
+
 class MonthReport(MonthTask):
-    """reports/YYYY/MM/: the workbook, the premium, ordinary and rejected rows CSVs, quality.json."""
+    """reports/YYYY/MM/: the workbook, the wine, rejected rows and changes CSVs, quality.json.
+
+    The comparison with the months before comes from their MonthFigures, made from their raw exports
+    alone: it is the same whether those months ran before this one, after it, or never.
+    """
 
     def requires(self):
+        earlier = months_before(self.month, HISTORY_MONTHS - 1, EARLIEST_MONTH)
         return {
             "wines": ClassifiedWines(month=self.month),
             "reconciled": ReconciledProducts(month=self.month),
             "quality": QualityReport(month=self.month),
+            "earlier": [MonthFigures(month=month) for month in earlier],
         }
 
     def output(self):
@@ -338,6 +407,7 @@ class MonthReport(MonthTask):
             "premium_wines.csv": self.target("premium_csv"),
             "ordinary_wines.csv": self.target("ordinary_csv"),
             "rejected_rows.csv": self.target("rejected_csv"),
+            "changes.csv": self.target("changes_csv"),
             "quality.json": self.target("quality_json"),
         }
 
@@ -345,17 +415,27 @@ class MonthReport(MonthTask):
         inputs = self.input()
         wines = table_from_parquet(lake.read_bytes(inputs["wines"]))
         rejected_rows = table_from_parquet(lake.read_bytes(inputs["reconciled"]["rejected_rows"]))
-        quality_json = lake.read_bytes(inputs["quality"])
+        earlier = [figures_record(month, files["figures"])
+                   for month, files in zip(months_before(self.month, HISTORY_MONTHS - 1, EARLIEST_MONTH),
+                                           inputs["earlier"])]
+        previous_wines = None
+        if earlier and earlier[-1]["figures"]:
+            previous_wines = table_from_parquet(lake.read_bytes(inputs["earlier"][-1]["wines"]))
+        change_table = changes(wines, previous_wines)
+        quality = {**json.loads(lake.read_bytes(inputs["quality"])),
+                   **comparison(month_figures(self.label, wines), earlier)}
         settings = config.settings()
         threshold = settings.premium_zscore
         contents = {
-            "report.xlsx": report_workbook(json.loads(quality_json), wines, rejected_rows,
+            "report.xlsx": report_workbook(quality, wines, rejected_rows, change_table,
                                            premium_price_floor(wines["price"], threshold), threshold,
                                            settings.workbook_sheet_rows),
             "premium_wines.csv": wines_csv(wines[wines["category"] == PREMIUM]),
             "ordinary_wines.csv": wines_csv(wines[wines["category"] == ORDINARY]),
             "rejected_rows.csv": rejected_csv(rejected_rows),
-            "quality.json": quality_json,  # last: its presence says the month's report is whole
+            "changes.csv": changes_csv(change_table),
+            # Last: its presence says the month's report is whole.
+            "quality.json": json.dumps(quality, indent=2, ensure_ascii=False).encode("utf-8"),
         }
         outputs = self.output()
         for name, data in contents.items():

@@ -72,3 +72,30 @@ def run_measured(args: list[str], lake: str | Path, cwd: Path, env: dict | None 
     launcher = [sys.executable, "-c", MEASURING_LAUNCHER, str(peak)]
     result = run(args, lake, cwd, env, timeout=timeout, launcher=launcher)
     return result, int(peak.read_text()) / 1024
+def changed_copy(source: Path, lake: Path, month: str, removed: dict, prices: dict) -> Path:
+    """A month's exports copied into another month with the wines of `removed` ({product_id: sku}) taken
+    out of all three exports and the erp prices of `prices` ({product_id: price}) changed."""
+    import warnings
+
+    import openpyxl
+
+    folder = raw_folder(lake, month)
+    keys = {"erp": ("product_id", set(map(str, removed))), "liaison": ("product_id", set(map(str, removed))),
+            "web": ("sku", set(map(str, removed.values())))}
+    for name, (key, dropped) in keys.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl on the exports' unknown extensions
+            book = openpyxl.load_workbook(source / f"{name}.xlsx")
+        sheet = book.worksheets[0]
+        header = [cell.value for cell in sheet[1]]
+        key_column = header.index(key) + 1
+        for row in range(sheet.max_row, 1, -1):
+            if str(sheet.cell(row, key_column).value).removesuffix(".0") in dropped:
+                sheet.delete_rows(row)
+        if name == "erp":
+            price_column = header.index("price") + 1
+            for row in range(2, sheet.max_row + 1):
+                if sheet.cell(row, key_column).value in prices:
+                    sheet.cell(row, price_column).value = prices[sheet.cell(row, key_column).value]
+        book.save(folder / f"{name}.xlsx")
+    return folder

@@ -74,7 +74,7 @@ def check_report_email(message, lake) -> None:
             assert figure in body
         for check in quality["checks"]:
             assert check["name"] in body
-    assert f"Products: {quality['products']:,}" in text and f"Turnover: {money}" in text
+    assert re.search(rf"\nProducts +{quality['products']:,} ", text) and re.search(rf"\nTurnover +{money} ", text)
     attachments = {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
     assert attachments == {name: stored(lake, name) for name in mail.ATTACHMENTS}
 

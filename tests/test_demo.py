@@ -23,7 +23,7 @@ def test_the_demo_month_has_every_quirk_and_runs_end_to_end(tmp_path):
     message = email.message_from_bytes((reports / "email.eml").read_bytes())
     assert message["To"] == "product-managers@bottleneck.example"
     assert [part.get_filename() for part in message.walk() if part.get_filename()] == [
-        "report.xlsx", "premium_wines.csv", "ordinary_wines.csv"]
+        "report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "changes.csv"]
 
 
 def test_a_second_demo_runs_the_month_already_in_the_lake(tmp_path):

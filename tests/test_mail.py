@@ -1,6 +1,7 @@
 """bottleneck.mail: composing the emails, and sending them to a real SMTP server process on loopback."""
 import datetime as dt
 import email
+import json
 import email.policy
 import smtplib
 import socket
@@ -11,24 +12,41 @@ import time
 import pytest
 
 from bottleneck import lake, mail
+from bottleneck.compare import comparison
 from bottleneck.errors import DeliveryError
 from tests.conftest import SMTP_LOGIN, SMTP_PASSWORD
 
 MONTH = dt.date(2024, 5, 1)
-QUALITY = {
-    "month": "2024-05",
-    "products": 573,
-    "premium": 30,
-    "ordinary": 543,
-    "turnover": 70568.6,
-    "checks": [
-        {"name": "product_id unique", "level": "error", "status": "passed", "observed": 0, "expected": 0, "detail": ""},
-        {"name": "no negative stock in erp.xlsx", "level": "warning", "status": "warning", "observed": 2,
-         "expected": 0, "detail": "product_id with negative stock: <b>Château Lagrange</b> & Fils"},
-        {"name": "row-count funnel per source", "level": "info", "status": "passed",
-         "observed": {"erp": 825, "web": 1428}, "expected": None, "detail": ""},
-    ],
-}
+CHECKS = [
+    {"name": "product_id unique", "level": "error", "status": "passed", "observed": 0, "expected": 0, "detail": ""},
+    {"name": "no nulls in product_id, sku, price, total_sales", "level": "error", "status": "passed",
+     "observed": {"price": 0, "product_id": 0}, "expected": {"price": 0, "product_id": 0}, "detail": ""},
+    {"name": "no negative stock in erp.xlsx", "level": "warning", "status": "warning", "observed": 2,
+     "expected": 0, "detail": "product_id with negative stock: <b>Château Lagrange</b> & Fils"},
+    {"name": "row-count funnel per source", "level": "info", "status": "passed", "expected": None, "detail": "",
+     "observed": {"erp": [{"stage": "raw", "rows": 825}, {"stage": "price must be above 0", "rows": 823}],
+                  "web": [{"stage": "raw", "rows": 1428}, {"stage": "joined", "rows": 573}], "products": 573}},
+]
+CURRENT = {"month": "2024-05", "products": 573, "premium": 30, "ordinary": 543, "units": 2865, "turnover": 70568.6}
+PREVIOUS = {"month": "2024-04", "products": 570, "premium": 29, "ordinary": 541, "units": 2800, "turnover": 69334.1}
+EARLIER = [{"month": "2024-03", "figures": None, "reason": "2024-03: no raw exports in the lake"},
+           {"month": "2024-04", "figures": PREVIOUS, "reason": None}]
+QUALITY = {**{key: CURRENT[key] for key in ("month", "products", "premium", "ordinary", "turnover")},
+           "checks": CHECKS, **comparison(CURRENT, EARLIER)}
+WINES = [{"product_id": 4000 + n, "wine": f"Wine {n}", "category": "ordinary", "revenue": float(n * 10)}
+         for n in range(1, 15)] + [{"product_id": 4352, "wine": "Egly-Ouriet <Grand> Cru & Fils", "category": "premium",
+                                    "revenue": 1125.0},
+                                   {"product_id": 4500, "wine": "Cognac Frapin VIP XO", "category": "premium",
+                                    "revenue": 0.0}]
+CHANGES = [
+    {"change": "new", "product_id": "4500", "sku": "15000", "wine": "Cognac Frapin VIP XO", "before": "",
+     "after": "176.00"},
+    {"change": "new", "product_id": "4014", "sku": "15001", "wine": "Wine 14", "before": "", "after": "12.00"},
+    {"change": "price", "product_id": "4352", "sku": "11668", "wine": "Egly-Ouriet <Grand> Cru & Fils",
+     "before": "84.00", "after": "88.40"},
+    {"change": "premium", "product_id": "4352", "sku": "11668", "wine": "Egly-Ouriet <Grand> Cru & Fils",
+     "before": "ordinary", "after": "premium"},
+]
 ATTACHMENTS = {
     "report.xlsx": bytes(range(256)) * 4,  # every byte value, as a binary workbook has
     "premium_wines.csv": "product_id;name;price\r\n4001;Château d'Yquem;320.00\r\n".encode("utf-8"),
@@ -48,8 +66,9 @@ def attachments_of(message) -> dict[str, bytes]:
     return {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
 
 
-def report_message(receivers=("pm@bottleneck.test",)):
-    return mail.report_email(QUALITY, ATTACHMENTS, sender="reports@bottleneck.test", receivers=list(receivers))
+def report_message(receivers=("pm@bottleneck.test",), quality=QUALITY):
+    return mail.report_email(quality, ATTACHMENTS, sender="reports@bottleneck.test", receivers=list(receivers),
+                             wines=WINES, changes=CHANGES)
 
 
 # ------------------------------------------------------------------------------------------------- composing
@@ -61,31 +80,62 @@ def test_money_has_thousands_separators_cents_and_euro_sign():
     assert mail.money(1234567) == "1,234,567.00 €"
 
 
-def test_report_email_carries_figures_gate_warnings_and_files_unchanged():
+def test_report_email_leads_with_what_readers_act_on_then_changes_year_and_gate():
     message = parsed(report_message())
-    assert "2024-05" in message["Subject"]
-    assert message["To"] == "pm@bottleneck.test"
+    assert "2024-05" in message["Subject"] and message["To"] == "pm@bottleneck.test"
     text, page = bodies(message)
     for body in (text, page):
-        for figure in ("573", "30", "543", "70,568.60 €", "product_id unique", "no negative stock in erp.xlsx"):
-            assert figure in body
-    assert "Warnings" in text and "product_id with negative stock: <b>Château Lagrange</b> & Fils" in text
+        order = [body.index(title) for title in (
+            "Compared with 2024-04.", "Top 10 wines by revenue", "New premium wines", "Warnings",
+            "Changes since 2024-04", "A year at a glance", "Quality gate", "Rows through the pipeline")]
+        assert order == sorted(order)
+        for figure in ("573", "+3", "+0.5 %", "70,568.60 €", "69,334.10 €", "+1,234.50 €", "+1.8 %",
+                       "2 products have negative stock:", "3 checks passed, 1 warning.", "2 new wines, 1 price changes",
+                       "price 0, product_id 0", "rows in the export", "1,428", "no raw exports in the lake"):
+            assert figure in body, figure
+    assert "Figure          This month   Previous month (2024-04)  Change       Change %" in text
+    assert "Turnover        70,568.60 €  69,334.10 €               +1,234.50 €  +1.8 %" in text
+    top = text[text.index("Top 10 wines"):text.index("New premium wines")]
+    assert top.index("1   Egly-Ouriet <Grand> Cru & Fils") < top.index("2   Wine 14") and "Wine 4 " not in top
+    assert "- Egly-Ouriet <Grand> Cru & Fils (4352): became premium, ordinary → premium" in text
+    assert "- Cognac Frapin VIP XO (4500): new this month, 176.00 €" in text
+    assert "Wine 14 (4014)" not in text[text.index("New premium wines"):text.index("Warnings")]
+
+
+def test_report_email_shows_no_json_to_its_readers():
+    text, page = bodies(parsed(report_message()))
+    for body in (text, page):
+        assert "{" not in body and "}" not in body and '"stage"' not in body
+
+
+def test_report_email_files_arrive_unchanged():
+    message = parsed(report_message())
     assert attachments_of(message) == ATTACHMENTS
     types = {part.get_filename(): part.get_content_type() for part in message.iter_attachments()}
     assert types["report.xlsx"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert types["premium_wines.csv"] == "text/csv"
 
 
-def test_report_email_prefers_exact_cents_when_recorded():
-    quality = {**QUALITY, "turnover": 70568.59999, "turnover_cents": 7056860}
+def test_without_a_previous_month_the_email_says_why():
+    quality = {**QUALITY, **comparison(CURRENT, EARLIER[:1])}
+    text, page = bodies(parsed(report_message(quality=quality)))
+    assert "No comparison with the month before: 2024-03: no raw exports in the lake." in text
+    assert "No comparison, so no wine can be called new." in text
+    assert "Products        573          —               —       —" in text
+
+
+def test_a_record_made_before_months_were_compared_still_reads():
+    quality = {"month": "2024-05", "products": 573, "premium": 30, "ordinary": 543, "turnover": 70568.59999,
+               "checks": CHECKS}
     text, _ = bodies(parsed(mail.report_email(quality, {}, sender="a@b.test", receivers=["c@d.test"])))
-    assert "Turnover: 70,568.60 €" in text
+    assert "Turnover        70,568.60 €" in text and "No comparison with the month before." in text
 
 
 def test_html_escapes_names_and_details():
     _, page = bodies(parsed(report_message()))
-    assert "<b>Château" not in page
+    assert "<b>Château" not in page and "<Grand>" not in page
     assert "&lt;b&gt;Château Lagrange&lt;/b&gt; &amp; Fils" in page
+    assert "Egly-Ouriet &lt;Grand&gt; Cru &amp; Fils" in page
 
 
 def test_report_without_warnings_says_so():
@@ -93,6 +143,21 @@ def test_report_without_warnings_says_so():
     message = parsed(mail.report_email(quality, {}, sender="a@b.test", receivers=["c@d.test"]))
     assert "No warnings." in bodies(message)[0]
     assert "warning" not in message["Subject"]
+
+
+def test_the_month_email_is_made_from_the_stored_files():
+    reports = {
+        "quality.json": json.dumps(QUALITY).encode(),
+        "premium_wines.csv": b"product_id,sku,post_title,price,total_sales,revenue\r\n4352,1,'=Cru,88.40,2,176.80\r\n",
+        "ordinary_wines.csv": b"product_id,sku,post_title,price,total_sales,revenue\r\n4001,2,Muscadet,9.90,1,9.90\r\n",
+        "changes.csv": b"change,product_id,sku,wine,before,after\r\nnew,4352,1,'=Cru,,88.40\r\n",
+        "report.xlsx": b"PK", "rejected_rows.csv": b"",
+    }
+    message = parsed(mail.month_report_email(reports, sender="a@b.test", receivers=["c@d.test"]))
+    text, _ = bodies(message)
+    assert "1  =Cru" in text and "2  Muscadet" in text
+    assert "- =Cru (4352): new this month, 88.40 €" in text
+    assert set(attachments_of(message)) == {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "changes.csv"}
 
 
 def test_alert_names_month_task_error_log_and_rerun_command():

@@ -111,3 +111,11 @@ def test_revenue_keeps_every_cent_of_the_price():
 def test_two_wines_of_the_same_revenue_both_count():
     result = reconciled(month(erp=frames.erp((1, 10.0), (2, 15.0)), web=frames.web(("101", 3), ("102", 2))))
     assert result.turnover == Decimal("60.00")
+
+def test_wine_names_are_shown_as_written():
+    from bottleneck.reconcile import written_name
+
+    assert written_name("Champagne Petit Lebrun &amp; Fils Blanc de Blancs") == \
+        "Champagne Petit Lebrun & Fils Blanc de Blancs"
+    assert written_name("  Mas Amiel&nbsp;2015 ") == "Mas Amiel 2015"
+    assert written_name("Ch&acirc;teau  d&#39;Yquem") == "Château d'Yquem" and written_name(None) is None

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from bottleneck.classify import classified_wines
-from bottleneck.report import rejected_csv, report_workbook, safe_text, wines_csv
+from bottleneck.compare import changes, comparison, month_figures
+from bottleneck.report import changes_csv, rejected_csv, report_workbook, safe_text, wines_csv
 
 HOSTILE_TITLES = ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
 
@@ -23,12 +24,26 @@ def wines(titles=("Château Simone 2016", "Mas Amiel 2015", "Domaine Huet 2018")
     return classified_wines(products, premium_zscore=1.0)
 
 
-def quality_of(table):
-    premium = int((table["category"] == "premium").sum())
-    return {"month": "2020-08", "products": len(table), "premium": premium, "ordinary": len(table) - premium,
-            "turnover": float(table["revenue"].sum()),
-            "checks": [{"name": "product_id unique", "level": "error", "status": "passed", "observed": 0,
-                        "expected": 0, "detail": ""}]}
+CHECKS = [
+    {"name": "product_id unique", "level": "error", "status": "passed", "observed": 0, "expected": 0, "detail": ""},
+    {"name": "no nulls in product_id, sku, price, total_sales", "level": "error", "status": "passed",
+     "observed": {"product_id": 0, "price": 0}, "expected": {"product_id": 0, "price": 0}, "detail": ""},
+    {"name": "no negative stock in erp.xlsx", "level": "warning", "status": "warning", "observed": 2, "expected": 0,
+     "detail": "product_id with negative stock: 4973, 5700"},
+    {"name": "row-count funnel per source", "level": "info", "status": "passed", "expected": None, "detail": "",
+     "observed": {"erp": [{"stage": "raw", "rows": 825}, {"stage": "price must be above 0", "rows": 823}],
+                  "products": 714}},
+]
+
+
+def quality_of(table, previous=None):
+    """quality.json as MonthReport writes it; `previous` the classified wines of 2020-07, if any."""
+    figures = month_figures("2020-08", table)
+    earlier = [{"month": "2020-06", "figures": None, "reason": "2020-06: no raw exports in the lake"},
+               {"month": "2020-07", "figures": month_figures("2020-07", previous), "reason": None} if previous is not None
+               else {"month": "2020-07", "figures": None, "reason": "2020-07: raw exports not ready: missing erp.xlsx"}]
+    return {**{key: figures[key] for key in ("month", "products", "premium", "ordinary", "turnover")},
+            "checks": CHECKS, **comparison(figures, earlier)}
 
 
 REJECTED = pd.DataFrame({"source_file": ["erp.xlsx", "web.xlsx"], "source_row": [3, 4],
@@ -54,25 +69,85 @@ def test_hostile_titles_stay_text_in_the_csv():
     assert rejected_csv(REJECTED).decode().splitlines()[2] == "web.xlsx,4,'=1+1,duplicate row"
 
 
-def open_workbook(table, sheet_rows=1000):
-    data = report_workbook(quality_of(table), table.sort_values("revenue"), REJECTED, 250.0, 1.0, sheet_rows)
+def open_workbook(table, sheet_rows=1000, previous=None):
+    data = report_workbook(quality_of(table, previous), table.sort_values("revenue"), REJECTED,
+                           changes(table, previous), 250.0, 1.0, sheet_rows)
     return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def summary_cells(book) -> list[str]:
+    return [str(cell.value) for row in book["Summary"].iter_rows() for cell in row if cell.value is not None]
 
 
 def test_workbook_sheets_figures_and_layout():
     book = open_workbook(wines())
-    assert book.sheetnames == ["Summary", "All products", "Premium", "Ordinary", "Rejected rows", "Chart data"]
+    assert book.sheetnames == ["Summary", "Changes", "All products", "Premium", "Ordinary", "Rejected rows",
+                               "Chart data"]
     summary = book["Summary"]
     figures = {summary.cell(row, 1).value: summary.cell(row, 2).value for row in range(3, 9)}
     assert figures["Products"] == 3 and figures["Premium wines"] == 1 and figures["Ordinary wines"] == 2
-    assert figures["Turnover"] == pytest.approx(1075.5)
-    assert "€" in summary.cell(6, 2).number_format
-    assert len(summary._charts) == 2
+    assert figures["Units sold"] == 9 and figures["Turnover"] == pytest.approx(1075.5)
+    assert "€" in summary.cell(7, 2).number_format
+    assert len(summary._charts) == 3  # a year at a glance, top wines, price distribution
     products = book["All products"]
     assert products.freeze_panes == "A2" and products.auto_filter.ref == "A1:I4"
     assert products["D2"].value == 300.0 and "0.00" in products["D2"].number_format  # most revenue first
     assert [cell.value for cell in book["Premium"]["C"]][1:] == ["Domaine Huet 2018"]
     assert book["Rejected rows"]["C3"].value == "=1+1" and book["Rejected rows"]["C3"].data_type == "s"
+
+
+def test_the_summary_says_why_there_is_no_comparison_and_shows_gaps_not_zeros():
+    book = open_workbook(wines())
+    cells = summary_cells(book)
+    assert "No comparison with the month before: 2020-07: raw exports not ready: missing erp.xlsx." in cells
+    summary = book["Summary"]
+    year = next(row for row in range(1, 60) if summary.cell(row, 1).value == "A year at a glance")
+    months = [[summary.cell(row, column).value for column in range(1, 7)] for row in range(year + 2, year + 5)]
+    assert months[0] == ["2020-06", None, None, None, None, "no figures: no raw exports in the lake"]
+    assert months[1][:4] == ["2020-07", None, None, None]
+    assert months[2][:4] == ["2020-08", 3, 1, pytest.approx(1075.5)]
+    assert book["Changes"].max_row == 1
+
+
+def test_the_summary_compares_with_the_previous_month_and_lists_each_change():
+    current = wines()
+    previous = wines().iloc[[1, 2]].assign(price=[30.0, 300.0], revenue=[90.0, 900.0])
+    book = open_workbook(current, previous=classified_wines(previous.drop(columns=["price_zscore", "category"]), 1.0))
+    summary = book["Summary"]
+    assert summary["C2"].value == "Previous month (2020-07)"
+    rows = {summary.cell(row, 1).value: [summary.cell(row, column).value for column in range(2, 6)]
+            for row in range(3, 8)}
+    assert rows["Products"] == [3, 2, "+1", "+50.0 %"]
+    assert rows["Turnover"] == [pytest.approx(1075.5), 990.0, "+85.50 €", "+8.6 %"]
+    assert rows["Premium wines"] == [1, 0, "+1", "—"]  # no percent of nothing
+    assert rows["Ordinary wines"] == [2, 2, "no change", "0.0 %"]
+    assert "Changes: 1 new wines, 1 price changes, 1 now premium, 1 biggest revenue moves (sheet Changes, changes.csv)." \
+        in summary_cells(book)
+    changes_sheet = [[cell.value for cell in row] for row in book["Changes"].iter_rows()]
+    assert changes_sheet == [
+        ["Change", "Product id", "Web sku", "Wine", "Before", "After"],
+        ["new", 1, "100", "Château Simone 2016", None, "24.20 €"],
+        ["price", 2, "101", "Mas Amiel 2015", "30.00 €", "34.30 €"],
+        ["premium", 3, "102", "Domaine Huet 2018", "ordinary", "premium"],
+        ["revenue", 2, "101", "Mas Amiel 2015", "90.00 €", "102.90 €"],
+    ]
+
+
+def test_the_gate_and_the_funnel_read_in_words_without_json():
+    cells = summary_cells(open_workbook(wines()))
+    assert "3 checks passed, 1 warning" in cells
+    assert "2 products have negative stock: 4973, 5700" in cells
+    assert "product_id 0, price 0" in cells
+    assert ["rows in the export", "825"] == cells[cells.index("erp.xlsx") + 1: cells.index("erp.xlsx") + 3]
+    assert not [cell for cell in cells if "{" in cell or "}" in cell]
+
+
+def test_changes_csv_has_the_columns_cents_and_safe_text():
+    table = changes(wines(HOSTILE_TITLES[:3]), wines(HOSTILE_TITLES[:2]).assign(price=[20.0, 34.3]))
+    rows = list(csv.reader(io.StringIO(changes_csv(table).decode("utf-8"))))
+    assert rows[0] == ["change", "product_id", "sku", "wine", "before", "after"]
+    assert rows[1] == ["new", "3", "102", "'-2+3", "", "300.00"]
+    assert rows[2] == ["price", "1", "100", "'=HYPERLINK(\"http://x\")", "20.00", "24.20"]
 
 
 def test_hostile_titles_are_text_cells_in_the_workbook():

@@ -8,8 +8,8 @@ import pytest
 from tests.months import (BIN, SOURCES, copy_month, files_under, raw_folder, run, run_measured, run_month,
                           write_tiny_month)
 
-REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
-                "email.json", "email.eml"}
+REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "changes.csv",
+                "quality.json", "email.json", "email.eml"}
 ERP_ROW = [1, 1, 10.0, 5, "instock"]
 
 
@@ -167,7 +167,8 @@ def refused_for_size(lake, tmp_path, put_oversize_web, env: dict | None = None) 
 def test_a_300_mb_export_is_refused_by_its_size_before_it_is_read(seed_month, lake, tmp_path):
     folder = copy_month(seed_month, lake)
     refused_for_size(lake, tmp_path, lambda: sparse_file(folder / "web.xlsx"))
-    assert not (lake / "work").exists() and not (lake / "staging").exists()
+    # Nothing of the month itself is written (the figures of the months before, with no exports, are).
+    assert not (lake / "work" / "2020" / "08").exists() and not (lake / "staging").exists()
 
 
 @pytest.mark.slow

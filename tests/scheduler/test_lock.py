@@ -95,7 +95,7 @@ def write_reports(month: dt.date) -> None:
     import json
 
     files = {"report_xlsx": b"PK-not-really", "premium_csv": b"a\n", "ordinary_csv": b"b\n",
-             "rejected_csv": b"c\n", "quality_json": json.dumps(quality).encode()}
+             "rejected_csv": b"c\n", "changes_csv": b"change\n", "quality_json": json.dumps(quality).encode()}
     for dataset, data in files.items():
         lake.write_bytes(lake.target(month, dataset), data)
 

@@ -38,8 +38,9 @@ def test_month_through_luigid_is_listed_done_with_its_dependencies(luigid, local
     assert runs.report_exists(MONTH)
 
     expected = tree(RunMonth(month=runs.month_of(MONTH)))
-    # 3 raw exports, the inputs check, manifest, 3 staged, reconciled, classified, quality, report, email, run
-    assert len(expected) == 14
+    # 3 raw exports, the inputs check, manifest, 3 staged, reconciled, classified, quality, report, the
+    # deliverables' check, email, run, and the figures of the 11 months before, which the report compares with.
+    assert len(expected) == 15 + 11
     listed = luigid.api("task_list", status="", upstream_status="", search="")
     assert set(listed) == set(expected)
     for task_id, (task, _) in expected.items():
@@ -48,8 +49,11 @@ def test_month_through_luigid_is_listed_done_with_its_dependencies(luigid, local
         assert shown["name"] == task.task_family
         # Readable in the visualiser: the month as YYYY-MM, the source by name.
         assert shown["params"] == {name: task.to_str_params()[name] for name in shown["params"]}
-        assert shown["params"]["month"] == MONTH
+        assert shown["params"]["month"] == task.to_str_params()["month"]
         assert shown["display_name"] == f"{task.task_family}({', '.join(f'{k}={v}' for k, v in shown['params'].items())})"
+
+    assert {listed[task_id]["params"]["month"] for task_id in expected if listed[task_id]["name"] != "MonthFigures"} \
+        == {MONTH}
 
     root = RunMonth(month=runs.month_of(MONTH)).task_id
     graph = luigid.api("dep_graph", task_id=root)

@@ -1,0 +1,250 @@
+"""The month's emails as messages: the readers' report, written for them, and the operators' technical alert."""
+import csv
+import datetime as dt
+import html
+import io
+import json
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import luigi.notifications
+
+from bottleneck import wording
+from bottleneck.classify import PREMIUM
+from bottleneck.report import FORMULA_TRIGGERS
+
+ATTACHMENTS = ("report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "changes.csv")
+MIME_TYPES = {
+    ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ".csv": ("text", "csv"),
+    ".json": ("application", "json"),
+}
+RERUN = "bottleneck-run RunMonth --month {month}"
+TOP_WINES = 10
+CHANGES_SHOWN = 25
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the report email, as plain text lines and as HTML."""
+
+    title: str
+    lines: list[str]
+    html: str
+
+
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"'
+    head = "".join(f"<th {cell}>{html.escape(name)}</th>" for name in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td {cell}>{html.escape(value)}</td>" for value in row) + "</tr>" for row in rows
+    )
+    return f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(row[column])) for row in [header, *rows]) for column in range(len(header))]
+    return ["  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip()
+            for row in [header, *rows]]
+
+
+def _paragraphs(texts: list[str]) -> str:
+    return "".join(f"<p>{html.escape(text)}</p>" for text in texts)
+
+
+def _items(texts: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{html.escape(text)}</li>" for text in texts) + "</ul>"
+
+
+def _section(title: str, lead: list[str], header: list[str] | None = None, rows: list[list[str]] = (),
+             items: list[str] = ()) -> Section:
+    lines, page = list(lead), _paragraphs(lead)
+    if items:
+        lines += [f"- {item}" for item in items]
+        page += _items(items)
+    if header and rows:
+        lines += _text_table(header, rows)
+        page += _html_table(header, rows)
+    return Section(title, lines, page)
+
+
+def _subject(text: str) -> str:
+    prefix = luigi.notifications.email().prefix
+    return f"{prefix} {text}".strip() if prefix else text
+
+
+def _headers(message: EmailMessage, subject: str, sender: str, receivers: list[str], when: dt.datetime) -> None:
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(receivers) if receivers else "undisclosed-recipients:;"
+    message["Date"] = format_datetime(when)
+    domain = sender.rpartition("@")[2].strip("<> ") or None
+    message["Message-ID"] = make_msgid(domain=domain)
+
+
+def _html_document(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+            f'<body style="font-family:sans-serif">{body}</body></html>')
+
+
+def warnings_of(quality: dict) -> list[dict]:
+    """The checks that did not pass; a report exists only when none of them is error-level."""
+    return [check for check in quality.get("checks", []) if check.get("status") != "passed"]
+
+
+def _figures_section(quality: dict) -> Section:
+    previous = quality.get("previous_month")
+    header = ["Figure", "This month", f"Previous month ({previous['month']})" if previous else "Previous month",
+              "Change", "Change %"]
+    return _section("", [wording.comparison_line(quality)], header, wording.headline_rows(quality))
+
+
+def _top_wines_section(wines: list[dict]) -> Section:
+    ranked = sorted(wines, key=lambda wine: (-wine["revenue"], wine["product_id"]))[:TOP_WINES]
+    rows = [[str(rank), wine["wine"], str(wine["product_id"]), wine["category"], wording.money(wine["revenue"])]
+            for rank, wine in enumerate(ranked, start=1)]
+    lead = [] if rows else ["No wine sold this month."]
+    return _section(f"Top {len(rows)} wines by revenue", lead, ["#", "Wine", "Product id", "Class", "Revenue"], rows)
+
+
+def new_premium_wines(wines: list[dict], changes: list[dict]) -> list[dict]:
+    """The changes that made a wine premium this month: a class change, or a new wine that is premium."""
+    premium = {wine["product_id"] for wine in wines if wine["category"] == PREMIUM}
+    return [row for row in changes
+            if row["change"] == PREMIUM or (row["change"] == "new" and int(row["product_id"]) in premium)]
+
+
+def _new_premium_section(quality: dict, wines: list[dict], changes: list[dict]) -> Section:
+    if not quality.get("previous_month"):
+        return _section("New premium wines", ["No comparison, so no wine can be called new."])
+    found = new_premium_wines(wines, changes)
+    sentences = [wording.change_sentence(row) for row in found]
+    return _section("New premium wines", [] if found else ["No wine became premium this month."], items=sentences)
+
+
+def _warnings_section(quality: dict) -> Section:
+    sentences = wording.warning_sentences(quality.get("checks", []))
+    return _section("Warnings", [] if sentences else ["No warnings."], items=sentences)
+
+
+def _changes_section(quality: dict, changes: list[dict]) -> Section:
+    previous = quality.get("previous_month")
+    if not previous:
+        return _section("Changes", [wording.comparison_line(quality)])
+    counts = {}
+    for row in changes:
+        counts[row["change"]] = counts.get(row["change"], 0) + 1
+    lead = [wording.change_counts_line(counts) + "."]
+    if len(changes) > CHANGES_SHOWN:
+        lead.append(f"The first {CHANGES_SHOWN} of {len(changes)} changes; all are in changes.csv.")
+    rows = [[wording.CHANGE_SENTENCES[row["change"]], row["wine"], str(row["product_id"]),
+             wording.change_value(row["change"], row["before"]), wording.change_value(row["change"], row["after"])]
+            for row in changes[:CHANGES_SHOWN]]
+    return _section(f"Changes since {previous['month']}", lead, ["Change", "Wine", "Product id", "Before", "After"],
+                    rows)
+
+
+def _year_section(quality: dict) -> Section:
+    return _section("A year at a glance", ["A month without figures is a gap, not a zero."],
+                    ["Month", "Products", "Premium wines", "Turnover", "Note"], wording.history_rows(quality))
+
+
+def _gate_section(quality: dict) -> Section:
+    checks = quality.get("checks", [])
+    return _section("Quality gate", [wording.gate_line(checks) + "."], ["Check", "Result", "Observed", "Expected"],
+                    wording.check_rows(checks))
+
+
+def _funnel_section(quality: dict) -> Section:
+    return _section("Rows through the pipeline", [], ["Source", "Step", "Rows"],
+                    wording.funnel_rows(quality.get("checks", [])))
+
+
+def report_email(quality: dict, attachments: dict[str, bytes], *, sender: str, receivers: list[str],
+                 wines: list[dict] = (), changes: list[dict] = (), when: dt.datetime | None = None) -> EmailMessage:
+    """The month's report for its readers: what they act on first (figures and their changes, top wines,
+    new premium wines, warnings), then the changes, a year at a glance and the gate, in words.
+
+    `wines` holds each wine's product_id, wine, category and revenue; `changes` the rows of changes.csv.
+    """
+    month = str(quality["month"])
+    sections = [
+        _figures_section(quality), _top_wines_section(list(wines)),
+        _new_premium_section(quality, list(wines), list(changes)), _warnings_section(quality),
+        _changes_section(quality, list(changes)), _year_section(quality), _gate_section(quality),
+        _funnel_section(quality), _section("", ["Attached: " + ", ".join(attachments)]),
+    ]
+    title = f"BottleNeck wine report for {month}"
+    text, page = [title, ""], [f"<h1>{html.escape(title)}</h1>"]
+    for section in sections:
+        if section.title:
+            text.append(section.title)
+            page.append(f"<h2>{html.escape(section.title)}</h2>")
+        text += [*section.lines, ""]
+        page.append(section.html)
+
+    message = EmailMessage()
+    warned = len(warnings_of(quality))
+    suffix = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
+    _headers(message, _subject(f"BottleNeck wine report {month}{suffix}"), sender, receivers,
+             when or dt.datetime.now(dt.timezone.utc))
+    message.set_content("\n".join(text), cte="quoted-printable")
+    message.add_alternative(_html_document(month, "\n".join(page)), subtype="html", cte="quoted-printable")
+    for name, data in attachments.items():
+        maintype, subtype = MIME_TYPES.get(name[name.rfind("."):], ("application", "octet-stream"))
+        # Bytes are base64-encoded whatever their type, so a CSV keeps its line endings and encoding.
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message
+
+
+def _csv_rows(data: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+def _as_written(text: str) -> str:
+    """A CSV's text without the apostrophe that kept it from running as a formula."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
+
+
+def month_report_email(reports: dict[str, bytes], *, sender: str, receivers: list[str]) -> EmailMessage:
+    """The report email made from the month's stored files (reports/YYYY/MM/), attached unchanged."""
+    wines = [{"product_id": int(row["product_id"]), "wine": _as_written(row["post_title"]), "category": category,
+              "revenue": float(row["revenue"])}
+             for name, category in (("premium_wines.csv", PREMIUM), ("ordinary_wines.csv", "ordinary"))
+             for row in _csv_rows(reports[name])]
+    changes = [{**row, "wine": _as_written(row["wine"])} for row in _csv_rows(reports.get("changes.csv", b""))]
+    attachments = {name: reports[name] for name in ATTACHMENTS if name in reports}
+    return report_email(json.loads(reports["quality.json"]), attachments, sender=sender, receivers=receivers,
+                        wines=wines, changes=changes)
+
+
+def alert_email(*, month: str, task: str, error: str, log_lines: list[str], sender: str, receivers: list[str],
+                when: dt.datetime | None = None) -> EmailMessage:
+    """The operators' alert of a failed run: what failed, why, the log before it, and how to run it again."""
+    when = when or dt.datetime.now(dt.timezone.utc)
+    rerun = RERUN.format(month=month)
+    text = [
+        f"The BottleNeck run for {month} failed.", "",
+        f"Month: {month}", f"Failed task: {task}", f"Time: {when.isoformat(timespec='seconds')}", "",
+        "Error:", error, "",
+        "Log lines before the failure:", *(log_lines or ["(none captured)"]), "",
+        "When the cause is fixed, run the month again (finished tasks are not redone):", f"    {rerun}", "",
+    ]
+    page = [
+        f"<h1>BottleNeck run for {html.escape(month)} failed</h1>",
+        _html_table(["", ""], [["Month", month], ["Failed task", task], ["Time", when.isoformat(timespec="seconds")]]),
+        "<h2>Error</h2>", f"<pre>{html.escape(error)}</pre>",
+        "<h2>Log lines before the failure</h2>",
+        f"<pre>{html.escape(chr(10).join(log_lines) or '(none captured)')}</pre>",
+        "<h2>Re-run</h2><p>When the cause is fixed, run the month again (finished tasks are not redone):</p>",
+        f"<pre>{html.escape(rerun)}</pre>",
+    ]
+    message = EmailMessage()
+    first_line = (error.strip().splitlines() or [""])[0][:120]
+    _headers(message, _subject(f"BottleNeck run {month} FAILED in {task.split('(')[0]}: {first_line}"), sender,
+             receivers, when)
+    message.set_content("\n".join(text), cte="quoted-printable")
+    message.add_alternative(_html_document(f"{month} failed", "\n".join(page)), subtype="html",
+                            cte="quoted-printable")
+    return message

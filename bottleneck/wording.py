@@ -1,0 +1,179 @@
+"""The month's figures, changes and checks in its readers' words: one wording for the workbook and the email."""
+from decimal import Decimal
+
+import pandas as pd
+
+from bottleneck.compare import CHANGE_KINDS, HEADLINE
+
+MONEY_FIGURES = ("turnover",)
+CHANGE_NAMES = {"new": "new wines", "gone": "wines gone", "price": "price changes", "premium": "now premium",
+                "ordinary": "now ordinary", "revenue": "biggest revenue moves"}
+CHANGE_SENTENCES = {"new": "new this month", "gone": "gone since last month", "price": "price changed",
+                    "premium": "became premium", "ordinary": "became ordinary", "revenue": "revenue moved"}
+FUNNEL_SHOWN = "see 'Rows through the pipeline'"
+STEP_NAMES = {"raw": "rows in the export", "joined": "found in all three exports"}
+# Warnings as a reader says them; a check not named here reads "name: detail".
+WARNING_SENTENCES = {
+    "no negative stock in erp.xlsx": ("{count} product has negative stock: {items}",
+                                      "{count} products have negative stock: {items}"),
+}
+
+
+def money(value) -> str:
+    """Euros with thousands separators and cents: 70568.6 -> '70,568.60 €'."""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01')):,.2f} €"
+
+
+def figure(name: str, value) -> str:
+    """A headline figure as shown: money for the turnover, a whole number otherwise."""
+    if value is None:
+        return "—"
+    return money(value) if name in MONEY_FIGURES else f"{int(value):,}"
+
+
+def change(name: str, value) -> str:
+    """A change with its sign: '+12', '−3', '+1,234.50 €', 'no change'."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return "no change"
+    sign = "+" if value > 0 else "−"
+    return sign + figure(name, abs(value))
+
+
+def percent(value) -> str:
+    if value is None:
+        return "—"
+    return f"{'+' if value > 0 else '−' if value < 0 else ''}{abs(value):.1f} %"
+
+
+def headline_rows(quality: dict) -> list[list[str]]:
+    """Figure, this month, previous month, change, change in %: one row a headline figure."""
+    headline = quality.get("headline") or [  # a record made before months were compared
+        {"figure": name, "label": label, "current": quality[name], "previous": None, "change": None,
+         "change_pct": None} for name, label in HEADLINE.items() if name in quality]
+    return [[row["label"], figure(row["figure"], row["current"]), figure(row["figure"], row["previous"]),
+             change(row["figure"], row["change"]), percent(row["change_pct"])] for row in headline]
+
+
+def comparison_line(quality: dict) -> str:
+    previous = quality.get("previous_month")
+    if previous:
+        return f"Compared with {previous['month']}."
+    reason = quality.get("no_comparison")
+    return f"No comparison with the month before: {reason}." if reason else "No comparison with the month before."
+
+
+def change_counts_line(counts: dict) -> str:
+    """'2 new wines, 1 now premium', or 'No change in the wines.'"""
+    parts = [f"{counts[kind]} {CHANGE_NAMES[kind]}" for kind in CHANGE_KINDS if counts.get(kind)]
+    return ", ".join(parts) if parts else "No change in the wines."
+
+
+def change_value(kind: str, value) -> str:
+    """A change's before or after as a reader reads it: a price or revenue in euros, a class as is."""
+    if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return money(value) if kind in ("new", "gone", "price", "revenue") else str(value)
+
+
+def change_sentence(row: dict) -> str:
+    """'Mas Amiel 2015 (4005): price changed, 24.20 € → 26.00 €'."""
+    before, after = change_value(row["change"], row["before"]), change_value(row["change"], row["after"])
+    values = f"{before} → {after}" if before and after else before or after
+    return f"{row['wine']} ({row['product_id']}): {CHANGE_SENTENCES[row['change']]}, {values}"
+
+
+def history_rows(quality: dict) -> list[list[str]]:
+    """Month, products, premium wines, turnover; a month without figures says why."""
+    rows = []
+    for month in quality.get("history", []):
+        if "gap" in month:
+            rows.append([month["month"], "—", "—", "—", gap_reason(month)])
+        else:
+            rows.append([month["month"], figure("products", month["products"]), figure("premium", month["premium"]),
+                         money(month["turnover"]), ""])
+    return rows
+
+
+def gap_reason(month: dict) -> str:
+    """Why a month of the year has no figures, without repeating the month: 'no raw exports in the lake'."""
+    return month["gap"].removeprefix(f"{month['month']}: ").removeprefix(f"{month['month']} ")
+
+
+def in_words(value) -> str:
+    """A check's observed or expected value without JSON: 'price 0, sku 0', '1,234', 'yes'."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {in_words(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(in_words(item) for item in value)
+    return str(value)
+
+
+def is_funnel(check: dict) -> bool:
+    """The info check that records the row-count funnel (source -> steps), shown as its own table."""
+    observed = check.get("observed")
+    return isinstance(observed, dict) and any(isinstance(steps, list) for steps in observed.values())
+
+
+def gate_line(checks: list[dict]) -> str:
+    """'11 checks passed, 1 warning' (and the failures, were there any)."""
+    statuses = [check.get("status") for check in checks]
+    passed, warned, failed = statuses.count("passed"), statuses.count("warning"), statuses.count("failed")
+    parts = [f"{passed} check{'s' if passed != 1 else ''} passed"]
+    if warned:
+        parts.append(f"{warned} warning{'s' if warned != 1 else ''}")
+    if failed:
+        parts.append(f"{failed} failed")
+    return ", ".join(parts)
+
+
+def check_rows(checks: list[dict]) -> list[list[str]]:
+    """Check, result, observed (with its detail), expected: in words and numbers."""
+    rows = []
+    for check in checks:
+        observed = FUNNEL_SHOWN if is_funnel(check) else in_words(check.get("observed"))
+        if check.get("detail"):
+            observed += f" ({check['detail']})"
+        rows.append([str(check.get("name", "")), str(check.get("status", "")), observed,
+                     in_words(check.get("expected"))])
+    return rows
+
+
+def funnel_rows(checks: list[dict]) -> list[list[str]]:
+    """Source file, step, rows left after it: the row-count funnel as a small table."""
+    rows = []
+    for check in checks:
+        if not is_funnel(check):
+            continue
+        for source, steps in check["observed"].items():
+            if isinstance(steps, list):
+                rows += [[f"{source}.xlsx", STEP_NAMES.get(step["stage"], f"after: {step['stage']}"),
+                          f"{step['rows']:,}"] for step in steps]
+            else:
+                rows.append(["all three", "products", f"{steps:,}"])
+    return rows
+
+
+def warning_sentences(checks: list[dict]) -> list[str]:
+    """Each check that did not pass, as a sentence: '2 products have negative stock: 4973, 5700'."""
+    sentences = []
+    for check in checks:
+        if check.get("status") == "passed":
+            continue
+        detail = str(check.get("detail") or "")
+        one, many = WARNING_SENTENCES.get(check.get("name"), (None, None))
+        if one and isinstance(check.get("observed"), int):
+            template = one if check["observed"] == 1 else many
+            sentences.append(template.format(count=check["observed"], items=detail.partition(": ")[2] or detail))
+        else:
+            sentences.append(f"{check.get('name')}: {detail or in_words(check.get('observed'))}")
+    return sentences
