@@ -84,8 +84,12 @@ class Reconciliation:
 
 
 def written_name(title):
-    """A wine's name as a person wrote it: the web export's HTML entities decoded, spaces trimmed."""
-    return title if not isinstance(title, str) else re.sub(r"\s+", " ", html.unescape(title)).strip()
+    """A wine's name as a person wrote it: the web export's HTML entities decoded, spaces trimmed.
+
+    Spaces only (and the no-break space of `&nbsp;`): a tab or a carriage return is kept, to be
+    neutralised where text could run as a formula, not hidden here.
+    """
+    return title if not isinstance(title, str) else re.sub(r"[ \xa0]+", " ", html.unescape(title)).strip(" ")
 
 
 def sql(name: str) -> str:

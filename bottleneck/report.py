@@ -158,19 +158,15 @@ def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor
     header = ["Figure", "This month", f"Previous month ({previous['month']})" if previous else "Previous month",
               "Change", "Change %"]
     _header_row(sheet, 1, header, formats)
-    headline = {row["figure"]: row for row in quality["headline"]}
-    figures = [("Products", "products"), ("Premium wines", "premium"), ("Ordinary wines", "ordinary"),
-               ("Units sold", "units"), ("Turnover", "turnover")]
-    row = 2
-    for label, name in figures:
-        number_format = formats["money" if name == "turnover" else "integer"]
-        sheet.write_string(row, 0, label, formats["bold"])
-        sheet.write_number(row, 1, quality[name], number_format)
-        if name in headline and previous:
-            sheet.write_number(row, 2, previous[name], number_format)
-            sheet.write_string(row, 3, wording.change(name, headline[name]["change"]))
-            sheet.write_string(row, 4, wording.percent(headline[name]["change_pct"]))
-        row += 1
+    for row, figure in enumerate(quality["headline"], start=2):
+        number_format = formats["money" if figure["figure"] in wording.MONEY_FIGURES else "integer"]
+        sheet.write_string(row, 0, figure["label"], formats["bold"])
+        sheet.write_number(row, 1, figure["current"], number_format)
+        if previous:
+            sheet.write_number(row, 2, figure["previous"], number_format)
+            sheet.write_string(row, 3, wording.change(figure["figure"], figure["change"]))
+            sheet.write_string(row, 4, wording.percent(figure["change_pct"]))
+    row = 2 + len(quality["headline"])
     sheet.write_string(row, 0, "Premium rule: price z-score above", formats["bold"])
     sheet.write_number(row, 1, premium_zscore, formats["zscore"])
     if premium_price_floor is not None:
