@@ -182,7 +182,7 @@ def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor
         row += 1
         sheet.write_string(row, 0, note, formats["warning"])
     row = _year_at_a_glance(workbook, sheet, quality, row + 2, formats)
-    row = _gate_tables(sheet, quality["checks"], row + 1, formats)
+    row = _gate_tables(sheet, quality["checks"], quality.get("funnel", {}), row + 1, formats)
     if len(ranked):
         _charts(workbook, sheet, ranked, premium_price_floor, row + 2, formats)
 
@@ -224,7 +224,7 @@ def _year_at_a_glance(workbook, sheet, quality, first_row: int, formats) -> int:
     return last + 18
 
 
-def _gate_tables(sheet, checks: list[dict], first_row: int, formats) -> int:
+def _gate_tables(sheet, checks: list[dict], funnel: dict, first_row: int, formats) -> int:
     """The gate in one line, its warnings as sentences, its checks and the row funnel in words and numbers."""
     sheet.write_string(first_row, 0, "Quality gate", formats["title"])
     sheet.write_string(first_row + 1, 0, wording.gate_line(checks), formats["bold"])
@@ -239,7 +239,7 @@ def _gate_tables(sheet, checks: list[dict], first_row: int, formats) -> int:
         sheet.write_string(row, 1, status, formats.get(status))
         sheet.write_string(row, 2, _short(observed), formats["wrapped"])
         sheet.write_string(row, 3, _short(expected), formats["wrapped"])
-    funnel = wording.funnel_rows(checks)
+    funnel = wording.funnel_rows(funnel)
     if funnel:
         row += 2
         sheet.write_string(row, 0, "Rows through the pipeline", formats["title"])

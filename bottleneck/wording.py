@@ -10,7 +10,6 @@ CHANGE_NAMES = {"new": "new wines", "gone": "wines gone", "price": "price change
                 "ordinary": "now ordinary", "revenue": "biggest revenue moves"}
 CHANGE_SENTENCES = {"new": "new this month", "gone": "gone since last month", "price": "price changed",
                     "premium": "became premium", "ordinary": "became ordinary", "revenue": "revenue moved"}
-FUNNEL_SHOWN = "see 'Rows through the pipeline'"
 STEP_NAMES = {"raw": "rows in the export", "joined": "found in all three exports"}
 # Warnings as a reader says them; a check not named here reads "name: detail".
 WARNING_SENTENCES = {
@@ -118,12 +117,6 @@ def in_words(value) -> str:
     return str(value)
 
 
-def is_funnel(check: dict) -> bool:
-    """The info check that records the row-count funnel (source -> steps), shown as its own table."""
-    observed = check.get("observed")
-    return isinstance(observed, dict) and any(isinstance(steps, list) for steps in observed.values())
-
-
 def gate_line(checks: list[dict]) -> str:
     """'11 checks passed, 1 warning' (and the failures, were there any)."""
     statuses = [check.get("status") for check in checks]
@@ -140,7 +133,7 @@ def check_rows(checks: list[dict]) -> list[list[str]]:
     """Check, result, observed (with its detail), expected: in words and numbers."""
     rows = []
     for check in checks:
-        observed = FUNNEL_SHOWN if is_funnel(check) else in_words(check.get("observed"))
+        observed = in_words(check.get("observed"))
         if check.get("detail"):
             observed += f" ({check['detail']})"
         rows.append([str(check.get("name", "")), str(check.get("status", "")), observed,
@@ -148,18 +141,15 @@ def check_rows(checks: list[dict]) -> list[list[str]]:
     return rows
 
 
-def funnel_rows(checks: list[dict]) -> list[list[str]]:
-    """Source file, step, rows left after it: the row-count funnel as a small table."""
+def funnel_rows(funnel: dict) -> list[list[str]]:
+    """Source file, step, rows left after it: quality.json's row-count funnel as a small table."""
     rows = []
-    for check in checks:
-        if not is_funnel(check):
-            continue
-        for source, steps in check["observed"].items():
-            if isinstance(steps, list):
-                rows += [[f"{source}.xlsx", STEP_NAMES.get(step["stage"], f"after: {step['stage']}"),
-                          f"{step['rows']:,}"] for step in steps]
-            else:
-                rows.append(["all three", "products", f"{steps:,}"])
+    for source, steps in funnel.items():
+        if isinstance(steps, list):
+            rows += [[f"{source}.xlsx", STEP_NAMES.get(step["stage"], f"after: {step['stage']}"), f"{step['rows']:,}"]
+                     for step in steps]
+        else:
+            rows.append(["all three", "products", f"{steps:,}"])
     return rows
 
 

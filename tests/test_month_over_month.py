@@ -133,7 +133,7 @@ def test_the_workbook_and_the_email_show_the_changes(both_orders):
     assert "3 new wines, 4 price changes, 1 now premium, 3 biggest revenue moves." in text
     pushed = next(row for row in rows_of(folder / "changes.csv") if row["change"] == "premium")
     assert f"- {pushed['wine']} (4132): became premium, ordinary → premium" in text
-    assert "2 products have negative stock: 4973, 5700" in text and "11 checks passed, 1 warning." in text
+    assert "2 products have negative stock: 4973, 5700" in text and "13 checks passed, 1 warning." in text
     assert "changes.csv" in {part.get_filename() for part in message.iter_attachments()}
 
 

@@ -158,7 +158,7 @@ def _gate_section(quality: dict) -> Section:
 
 def _funnel_section(quality: dict) -> Section:
     return _section("Rows through the pipeline", [], ["Source", "Step", "Rows"],
-                    wording.funnel_rows(quality.get("checks", [])))
+                    wording.funnel_rows(quality.get("funnel", {})))
 
 
 def report_email(quality: dict, attachments: dict[str, bytes], *, sender: str, receivers: list[str],
