@@ -191,14 +191,16 @@ def test_month_figures_are_made_again_when_the_exports_arrive(local_lake, seed_m
     from bottleneck.tasks import MonthFigures
 
     task = MonthFigures(month=dt.date(2020, 7, 1))
+    figures = local_lake.joinpath("work/2020/07/figures.json")
+    assert task.complete() and not figures.exists()  # no export at all: a gap, and nothing written for it
+    folder = copy_month(seed_month, local_lake, "2020-07")
     assert not task.complete()
     task.run()
-    assert task.complete() and json.loads(local_lake.joinpath("work/2020/07/figures.json").read_text())["figures"] is None
-    copy_month(seed_month, local_lake, "2020-07")
+    assert task.complete() and json.loads(figures.read_text())["figures"]["products"] == PRODUCTS
+    (folder / "erp.xlsx").unlink()
     assert not task.complete()
     task.run()
-    assert task.complete()
-    assert json.loads(local_lake.joinpath("work/2020/07/figures.json").read_text())["figures"]["products"] == PRODUCTS
+    assert task.complete() and "missing erp.xlsx" in json.loads(figures.read_text())["reason"]
 
 
 def test_on_s3_the_month_alone_gives_the_same_changes(two_months, both_orders, s3_server, tmp_path):
