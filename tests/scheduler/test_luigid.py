@@ -38,7 +38,8 @@ def test_month_through_luigid_is_listed_done_with_its_dependencies(luigid, local
     assert runs.report_exists(MONTH)
 
     expected = tree(RunMonth(month=runs.month_of(MONTH)))
-    assert len(expected) == 13  # 3 raw exports, manifest, 3 staged, reconciled, classified, quality, report, email, run
+    assert len(expected) == 14  # 3 raw exports, manifest, 3 staged, reconciled, classified, quality, report,
+    # deliverables checked, email, run
     listed = luigid.api("task_list", status="", upstream_status="", search="")
     assert set(listed) == set(expected)
     for task_id, (task, _) in expected.items():
