@@ -104,3 +104,20 @@ def test_an_undeliverable_alert_is_logged_without_the_password_and_the_run_goes_
     assert not luigi.build([Breaks(month=MONTH)], local_scheduler=True)
     assert "failure alert for 2024-05 not delivered" in caplog.text and "550 5.7.1 Relaying denied" in caplog.text
     assert SMTP_PASSWORD not in caplog.text
+
+
+def test_a_failed_gate_shows_its_whole_check_table():
+    from bottleneck.errors import QualityGateError
+
+    checks = [{"name": "the month has products", "level": "error", "status": "failed", "observed": 0,
+               "expected": "at least 1", "detail": "no product is in erp, liaison and web"},
+              {"name": "no negative stock in erp.xlsx", "level": "warning", "status": "passed", "observed": 0,
+               "expected": 0, "detail": ""}]
+    text = alerts.error_text(QualityGateError("2024-05: quality gate failed, no report written", checks))
+    lines = text.splitlines()
+    assert lines[0] == "QualityGateError: 2024-05: quality gate failed, no report written"
+    assert lines[3].split() == ["status", "level", "observed", "expected", "check"]
+    assert lines[5].split()[:4] == ["failed", "error", "0", "at"] and lines[5].endswith("the month has products")
+    assert lines[6].split()[:2] == ["passed", "warning"]
+    assert "- the month has products: no product is in erp, liaison and web" in lines
+    assert alerts.error_text(InvalidInputError("x")) == "InvalidInputError: x"

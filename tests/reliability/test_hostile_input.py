@@ -99,7 +99,7 @@ REFUSED = {
                           ("liaison.xlsx: column 'id_web' appears 2 times", "rule 'unique column names'")),
     "sales-as-date-text": (month(web=sales_as_date_text()), 6,
                            ("web.xlsx: column 'total_sales' breaks rule 'type", "'2020-08-03' (row 4)")),
-    "conflicting-prices": (month(erp=conflicting_prices()), 7, ("product_id 3: row 4 price=16.0; row 10 price=99.0",)),
+    "conflicting-prices": (month(erp=conflicting_prices()), 7, ("product_id 3: erp.xlsx row 4 price=16.0; row 10 price=99.0",)),
 }
 
 
