@@ -106,8 +106,9 @@ def sheet_heads(archive: zipfile.ZipFile) -> dict[str, dict[int, list[str]]]:
     """The first HEADER_SEARCH_ROWS rows of each worksheet, by name in workbook order, as text cells.
 
     Keys are row indexes from the sheet's first row (0 for Excel row 1), so empty leading rows keep
-    their place. Only the start of each sheet's XML is inflated and parsed, and of the shared
-    strings only as far as those rows refer.
+    their place; when those rows are all empty, the first row with a cell below them is added. Only
+    the start of each sheet's XML is inflated and parsed, and of the shared strings only as far as
+    those rows refer.
     """
     strings = _SharedStrings(archive)
     return {name: _head(archive, part, strings) for name, part in _worksheet_parts(archive)}
@@ -134,10 +135,14 @@ def _head(archive: zipfile.ZipFile, part: str, strings: "_SharedStrings") -> dic
             if element.tag != f"{MAIN}row":
                 continue
             index = int(element.get("r")) - 1 if element.get("r") else index + 1
-            if index >= HEADER_SEARCH_ROWS:
-                break
-            rows[index] = [_text(cell, strings) for cell in element.iter(f"{MAIN}c")]
+            cells = [_text(cell, strings) for cell in element.iter(f"{MAIN}c")]
             element.clear()
+            if index < HEADER_SEARCH_ROWS:
+                rows[index] = cells
+            elif any(cells) or any(any(row) for row in rows.values()):
+                # Past the search: only the first row with a cell, to name it when no header is found.
+                rows.setdefault(index, cells)
+                break
     return rows
 
 
@@ -177,6 +182,8 @@ class _SharedStrings:
 
 def _header(rows: dict[int, list[str]], required: list[str]):
     for index, row in rows.items():
+        if index >= HEADER_SEARCH_ROWS:
+            break
         names = [cell.strip() for cell in row]
         if set(required) <= set(names):
             return index, names

@@ -1,13 +1,14 @@
 """The month's deliverables: the Excel workbook and the CSVs, with text never read as a formula."""
 import datetime as dt
-import io
 import math
+import os
+import tempfile
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
 from bottleneck.classify import ORDINARY, PREMIUM
+from bottleneck.list_sheets import SHEET_ROWS, ListSheet, ListWorkbook
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 WINE_COLUMNS = {
@@ -52,13 +53,23 @@ def _csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame,
-                    premium_price_floor: float | None, premium_zscore: float, sheet_rows: int) -> bytes:
-    """The month's workbook; each list holds at most `sheet_rows` rows (products by revenue), the
-    CSVs hold them all, and the summary says where a list was cut."""
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {
-        "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-    })
+                    premium_price_floor: float | None, premium_zscore: float) -> bytes:
+    """The month's workbook: every list whole (products by revenue), a list longer than a sheet
+    continued on further sheets, and the summary says where."""
+    with tempfile.TemporaryDirectory() as folder:
+        # Written through files, not in memory: each sheet's XML goes to disk as it is made, so a
+        # month of a million products costs no more memory than its tables.
+        path = os.path.join(folder, "report.xlsx")
+        workbook = ListWorkbook(path, {
+            "tmpdir": folder, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+        })
+        _fill_workbook(workbook, quality, wines, rejected_rows, premium_price_floor, premium_zscore)
+        workbook.close()
+        with open(path, "rb") as stream:
+            return stream.read()
+
+
+def _fill_workbook(workbook, quality, wines, rejected_rows, premium_price_floor, premium_zscore) -> None:
     # A fixed creation date (the month's first day) instead of now: a re-run gives the same bytes.
     workbook.set_properties({"created": dt.datetime.strptime(quality["month"], "%Y-%m")})
     formats = {
@@ -75,20 +86,21 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
     summary = workbook.add_worksheet("Summary")
     ranked = wines.sort_values("revenue", ascending=False)
     lists = {
-        "All products": (ranked, WINE_COLUMNS, "premium_wines.csv and ordinary_wines.csv"),
-        "Premium": (ranked[ranked["category"] == PREMIUM], WINE_COLUMNS, "premium_wines.csv"),
-        "Ordinary": (ranked[ranked["category"] == ORDINARY], WINE_COLUMNS, "ordinary_wines.csv"),
-        "Rejected rows": (rejected_rows, REJECTED_COLUMNS, "rejected_rows.csv"),
+        "All products": (ranked, WINE_COLUMNS),
+        "Premium": (ranked[ranked["category"] == PREMIUM], WINE_COLUMNS),
+        "Ordinary": (ranked[ranked["category"] == ORDINARY], WINE_COLUMNS),
+        "Rejected rows": (rejected_rows, REJECTED_COLUMNS),
     }
-    cut = []
-    for name, (table, columns, csv_name) in lists.items():
-        # Written cell by cell, 70,000 rows cost seconds a sheet, and nobody reads them in a workbook.
-        _table_sheet(workbook.add_worksheet(name), table.head(sheet_rows), columns, formats)
-        if len(table) > sheet_rows:
-            cut.append(f"Sheet '{name}' lists the first {sheet_rows:,} of {len(table):,} rows: all are in {csv_name}.")
-    _summary_sheet(workbook, summary, quality, ranked, premium_price_floor, premium_zscore, cut, formats)
-    workbook.close()
-    return buffer.getvalue()
+    continued = []
+    for name, (table, columns) in lists.items():
+        parts = [table.iloc[start:start + SHEET_ROWS] for start in range(0, max(len(table), 1), SHEET_ROWS)]
+        names = [name] + [f"{name} ({number})" for number in range(2, len(parts) + 1)]
+        for part, sheet_name in zip(parts, names):
+            _table_sheet(workbook.add_worksheet(sheet_name, worksheet_class=ListSheet), part, columns, formats)
+        if len(parts) > 1:
+            continued.append(f"Sheet '{name}' lists {len(table):,} rows, {SHEET_ROWS:,} a sheet (Excel's limit): "
+                             f"continued on {', '.join(repr(other) for other in names[1:])}.")
+    _summary_sheet(workbook, summary, quality, ranked, premium_price_floor, premium_zscore, continued, formats)
 
 
 def _cells(values: pd.Series) -> list:
@@ -100,21 +112,13 @@ def _missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _table_sheet(sheet, table: pd.DataFrame, columns: dict, formats: dict) -> None:
+def _table_sheet(sheet: ListSheet, table: pd.DataFrame, columns: dict, formats: dict) -> None:
     number_formats = {"price": "money", "revenue": "money", "total_sales": "integer",
                       "stock_quantity": "integer", "price_zscore": "zscore", "source_row": "integer"}
     for index, (column, title) in enumerate(columns.items()):
-        sheet.write_string(0, index, title, formats["header"])
-        cells = _cells(table[column])
-        for row, value in enumerate(cells, start=1):
-            if value is None:
-                continue
-            if isinstance(value, str):
-                sheet.write_string(row, index, value)
-            else:
-                sheet.write_number(row, index, value)
-        width = max([len(title)] + [len(str(value)) for value in cells[:500]]) + 2
-        sheet.set_column(index, index, min(width, 60), formats.get(number_formats.get(column)))
+        widest = max([len(title)] + [len(str(value)) for value in _cells(table[column].head(500))]) + 2
+        sheet.set_column(index, index, min(widest, 60), formats.get(number_formats.get(column)))
+    sheet.list_table(table[list(columns)], list(columns.values()), formats["header"])
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(len(table), 1), len(columns) - 1)
     sheet.set_landscape()
