@@ -8,7 +8,6 @@ import backoff
 import botocore.exceptions
 import luigi
 import luigi.format
-from luigi.contrib.s3 import S3Client, S3Target
 
 from bottleneck import config
 from bottleneck.errors import LakeError
@@ -63,18 +62,20 @@ def location(month: dt.date, dataset: str, **fields) -> str:
 def target(month: dt.date, dataset: str, **fields) -> luigi.target.FileSystemTarget:
     path = location(month, dataset, **fields)
     if path.startswith("s3://"):
-        return RetriedS3Target(path, format=luigi.format.Nop, client=s3_client())
+        return _retried_s3_target()(path, format=luigi.format.Nop, client=s3_client())
     return luigi.LocalTarget(path, format=luigi.format.Nop)
 
 
-def s3_client() -> S3Client:
+def s3_client():
     return _s3_client_of_process(os.getpid())
 
 
 @functools.lru_cache(maxsize=None)
-def _s3_client_of_process(pid: int) -> S3Client:
+def _s3_client_of_process(pid: int):
     # Credentials come from boto3's own chain (environment, web identity, instance role), and boto3
     # reads AWS_ENDPOINT_URL itself; one client a process, since forked workers must not share one.
+    from luigi.contrib.s3 import S3Client  # boto3, imported only for an s3:// lake (0.1 s a run)
+
     return S3Client()
 
 
@@ -156,16 +157,22 @@ def exists(file: luigi.target.FileSystemTarget) -> bool:
     return file.exists()  # retried by RetriedS3Target itself
 
 
-class RetriedS3Target(S3Target):
-    """An S3 target whose exists(), which Luigi's complete() calls, rides out a lake briefly unreachable."""
+@functools.cache
+def _retried_s3_target() -> type:
+    from luigi.contrib.s3 import S3Target  # boto3, imported only for an s3:// lake (0.1 s a run)
 
-    @_retried
-    def exists(self) -> bool:
-        return super().exists()
+    class RetriedS3Target(S3Target):
+        """An S3 target whose exists(), which Luigi's complete() calls, rides out a lake briefly unreachable."""
+
+        @_retried
+        def exists(self) -> bool:
+            return super().exists()
+
+    return RetriedS3Target
 
 
 @_retried
 def size(file: luigi.target.FileSystemTarget) -> int:
-    if isinstance(file, S3Target):
+    if not isinstance(file, luigi.LocalTarget):
         return file.fs.get_key(file.path).size
     return os.path.getsize(file.path)

@@ -1,5 +1,8 @@
 """The lake: one root, one layout, and lake URLs that could escape their folder or bucket refused."""
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import luigi
 import pytest
@@ -51,3 +54,16 @@ def test_writes_are_all_or_nothing(tmp_path, monkeypatch):
     assert not target.exists()
     lake.write_text(target, '{"products": 1}')
     assert lake.read_text(target) == '{"products": 1}'
+
+
+def test_a_local_lake_month_runs_without_importing_boto3(tmp_path):
+    # boto3 and luigi.contrib.s3 cost 0.1 s of every run's start: only an s3:// lake needs them.
+    script = ("import datetime, sys, bottleneck, luigi\n"
+              "from bottleneck import lake\n"
+              "assert luigi.build([bottleneck.RawManifest(month=datetime.date(2020, 8, 1))], local_scheduler=True) is False\n"
+              "print(sorted(name for name in sys.modules if name.split('.')[0] in ('boto3', 's3transfer')"
+              " or name == 'luigi.contrib.s3'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "BOTTLENECK_LAKE": str(tmp_path)}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
