@@ -9,6 +9,7 @@ import pandas as pd
 
 from bottleneck.classify import ORDINARY, PREMIUM
 from bottleneck.list_sheets import SHEET_ROWS, ListSheet, ListWorkbook
+from bottleneck.tables import copied_bytes
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 WINE_COLUMNS = {
@@ -22,34 +23,36 @@ TOP_PRODUCTS = 10
 PRICE_BINS = 20
 
 
-def safe_text(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
 def wines_csv(wines: pd.DataFrame) -> bytes:
-    table = wines[list(WINE_COLUMNS)].copy()
+    cells = {column: column for column in WINE_COLUMNS}
     for column in MONEY_COLUMNS:
-        table[column] = table[column].map("{:.2f}".format)
-    table["total_sales"] = table["total_sales"].astype("int64")
-    table["price_zscore"] = table["price_zscore"].map(lambda z: "" if pd.isna(z) else f"{z:.4f}")
+        cells[column] = f"printf('%.2f', {column})"
+    cells["total_sales"] = "CAST(total_sales AS BIGINT)"
+    cells["price_zscore"] = "printf('%.4f', nullif(price_zscore, 'NaN'::DOUBLE))"
     for column in ("sku", "post_title", "stock_status"):
-        table[column] = table[column].map(safe_text)
-    return _csv_bytes(table)
+        cells[column] = _safe_text_sql(column)
+    return _csv_bytes(wines, cells)
 
 
 def rejected_csv(rejected_rows: pd.DataFrame) -> bytes:
-    table = rejected_rows[list(REJECTED_COLUMNS)].copy()
-    table["key"] = table["key"].map(safe_text)
-    return _csv_bytes(table)
+    cells = {column: column for column in REJECTED_COLUMNS}
+    cells["key"] = _safe_text_sql("key")
+    return _csv_bytes(rejected_rows, cells)
 
 
-def _csv_bytes(table: pd.DataFrame) -> bytes:
-    # CRLF rows (RFC 4180): Python's csv module quotes a field only for the characters of its line
-    # terminator, so with LF alone a bare CR in a title went out unquoted and split the row in Excel.
-    return table.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+def _safe_text_sql(column: str) -> str:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection)."""
+    triggers = ", ".join(f"chr({ord(trigger)})" for trigger in FORMULA_TRIGGERS)
+    return f"CASE WHEN left({column}, 1) IN ({triggers}) THEN '''' || {column} ELSE {column} END"
+
+
+def _csv_bytes(table: pd.DataFrame, cells: dict[str, str]) -> bytes:
+    # Written by DuckDB: pandas' to_csv formatted each cell in Python (0.4 s for 70,000 products).
+    # CRLF rows (RFC 4180); a field is quoted for a delimiter, a quote or a line break (CR too) in it,
+    # so a bare CR in a title stays inside its row in Excel. An empty cell is written as nothing, an
+    # empty text as "".
+    select = ", ".join(f'{cell} AS "{name}"' for name, cell in cells.items())
+    return copied_bytes(table, select, "FORMAT csv, HEADER, NEW_LINE '\\r\\n'")
 
 
 def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame,

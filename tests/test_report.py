@@ -8,7 +8,7 @@ import pytest
 
 from bottleneck import list_sheets, report
 from bottleneck.classify import classified_wines
-from bottleneck.report import rejected_csv, report_workbook, safe_text, wines_csv
+from bottleneck.report import rejected_csv, report_workbook, wines_csv
 
 HOSTILE_TITLES = ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
 
@@ -38,8 +38,8 @@ REJECTED = pd.DataFrame({"source_file": ["erp.xlsx", "web.xlsx"], "source_row": 
 
 @pytest.mark.parametrize("title", HOSTILE_TITLES)
 def test_formula_triggers_are_neutralised(title):
-    assert safe_text(title) == "'" + title
-    assert safe_text("Château Simone") == "Château Simone" and safe_text(12) == 12
+    rows = list(csv.reader(io.StringIO(wines_csv(wines((title, "Château Simone", "12"))).decode(), newline="")))
+    assert [row[2] for row in rows[1:]] == ["'" + title, "Château Simone", "12"]
 
 
 def test_wines_csv_has_a_header_utf8_text_and_cents():
@@ -53,6 +53,18 @@ def test_hostile_titles_stay_text_in_the_csv():
     rows = list(csv.reader(io.StringIO(wines_csv(wines(HOSTILE_TITLES[:3])).decode("utf-8"))))
     assert [row[2] for row in rows[1:]] == ["'" + title for title in HOSTILE_TITLES[:3]]
     assert rejected_csv(REJECTED).decode().splitlines()[2] == "web.xlsx,4,'=1+1,duplicate row"
+
+
+def test_the_csv_keeps_carriage_returns_inside_their_row_and_rounds_to_the_cent():
+    table = wines(HOSTILE_TITLES[3:])
+    table["price"] = [0.125, 2.675, 1e20]
+    table.loc[0, "price_zscore"] = float("nan")
+    data = wines_csv(table)
+    assert data.count(b"\r\n") == 4 and b'"\'\rReturn"' in data
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert [row[2] for row in rows[1:]] == ["'" + title for title in HOSTILE_TITLES[3:]]
+    assert [row[3] for row in rows[1:]] == [f"{price:.2f}" for price in table["price"]]
+    assert rows[1][6] == "" and rows[2][6] == f"{table['price_zscore'][1]:.4f}"
 
 
 def open_workbook(table):
