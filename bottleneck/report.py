@@ -1,8 +1,7 @@
 """The month's deliverables: the Excel workbook and the CSVs, with text never read as a formula."""
 import datetime as dt
+import io
 import math
-import os
-import tempfile
 
 import numpy as np
 import pandas as pd
@@ -59,20 +58,12 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
                     premium_price_floor: float | None, premium_zscore: float) -> bytes:
     """The month's workbook: every list whole (products by revenue), a list longer than a sheet
     continued on further sheets, and the summary says where."""
-    with tempfile.TemporaryDirectory() as folder:
-        # Written through files, not in memory: each sheet's XML goes to disk as it is made, so a
-        # month of a million products costs no more memory than its tables.
-        path = os.path.join(folder, "report.xlsx")
-        workbook = ListWorkbook(path, {
-            "tmpdir": folder, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-        })
-        _fill_workbook(workbook, quality, wines, rejected_rows, premium_price_floor, premium_zscore)
-        workbook.close()
-        with open(path, "rb") as stream:
-            return stream.read()
-
-
-def _fill_workbook(workbook, quality, wines, rejected_rows, premium_price_floor, premium_zscore) -> None:
+    buffer = io.BytesIO()
+    # Not in_memory: each sheet's XML goes to a temporary file as it is made, so a month of a million
+    # products costs no more memory than its tables.
+    workbook = ListWorkbook(buffer, {
+        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+    })
     # A fixed creation date (the month's first day) instead of now: a re-run gives the same bytes.
     workbook.set_properties({"created": dt.datetime.strptime(quality["month"], "%Y-%m")})
     formats = {
@@ -104,6 +95,8 @@ def _fill_workbook(workbook, quality, wines, rejected_rows, premium_price_floor,
             continued.append(f"Sheet '{name}' lists {len(table):,} rows, {SHEET_ROWS:,} a sheet (Excel's limit): "
                              f"continued on {', '.join(repr(other) for other in names[1:])}.")
     _summary_sheet(workbook, summary, quality, ranked, premium_price_floor, premium_zscore, continued, formats)
+    workbook.close()
+    return buffer.getvalue()
 
 
 def _cells(values: pd.Series) -> list:
