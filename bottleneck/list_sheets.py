@@ -43,9 +43,9 @@ class ListSheet(Worksheet):
     written inline as it is, each distinct other text goes once into the workbook's shared strings
     (which xlsxwriter escapes and writes), so text is never a formula; DuckDB renders the XML of each
     row at once, and the rows are streamed to the sheet's file in chunks, as xlsxwriter's
-    constant_memory mode would. Numbers are written as the shortest
-    text that reads back as the same double; cells take their column's format (set_column), as
-    xlsxwriter gives a cell written without one of its own; empty cells are left out.
+    constant_memory mode would. Numbers are written as the shortest text that reads back as the
+    same double; cells take their column's format (set_column), as xlsxwriter gives a cell written
+    without one of its own; empty cells are left out.
     """
 
     rows = None  # the table to list: numbers, plain texts, and shared-string indexes of the other texts
@@ -84,13 +84,12 @@ class ListSheet(Worksheet):
             f"SELECT coalesce(regexp_full_match(CAST(text AS VARCHAR), '{PLAIN_TEXT}') AND length(text) <= {MAX_TEXT}, "
             "false) FROM texts_frame").fetchnumpy()
         plain = next(iter(plain.values())).astype(bool)
-        text = column.astype(object)
-        codes, texts = pd.factorize(column.where(~plain), use_na_sentinel=True)
+        codes, others = pd.factorize(column.where(~plain), use_na_sentinel=True)
         strings = self.str_table
-        indexes = np.array([strings._get_shared_string_index(str(text)[:MAX_TEXT]) for text in texts], dtype="int64")
-        strings.count += int((codes >= 0).sum()) - len(texts)  # the table counts every use, not only the first
-        shared = pd.Series(pd.array(indexes[codes] if len(texts) else np.zeros(len(codes), "int64"), dtype="Int64"))
-        return text.where(plain, None), shared.mask(codes < 0)
+        indexes = np.array([strings._get_shared_string_index(str(other)[:MAX_TEXT]) for other in others], dtype="int64")
+        strings.count += int((codes >= 0).sum()) - len(others)  # the table counts every use, not only the first
+        shared = pd.Series(pd.array(indexes[codes] if len(others) else np.zeros(len(codes), "int64"), dtype="Int64"))
+        return column.astype(object).where(plain, None), shared.mask(codes < 0)
 
     def _write_sheet_data(self) -> None:
         if self.rows is None:
