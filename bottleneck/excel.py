@@ -86,7 +86,8 @@ def _checked_archive(data: bytes, file: str, max_file_mb: float, max_unpacked_mb
             f"{file}: {len(data) / MB:.1f} MB is over the {max_file_mb:g} MB limit; rule 'max_file_mb'"
         )
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise InvalidInputError(f"{file}: not an xlsx workbook (not a zip archive, or one cut short); rule 'a valid xlsx file'")
+        raise InvalidInputError(
+            f"{file}: not an xlsx workbook (not a zip archive, or one cut short); rule 'a valid xlsx file'")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as error:

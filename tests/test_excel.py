@@ -15,7 +15,8 @@ REQUIRED = ["product_id", "id_web"]
 
 def read(data: bytes, max_file_mb: float = 50, max_unpacked_mb: float = 1000) -> dict:
     table = read_table(data, "liaison.xlsx", REQUIRED, max_file_mb, max_unpacked_mb)
-    return {name: [None if pd.isna(value) else value for value in values] for name, values in table.to_dict("list").items()}
+    return {name: [None if pd.isna(value) else value for value in values]
+            for name, values in table.to_dict("list").items()}
 
 
 def workbook(sheets: dict[str, list[list]]) -> bytes:

@@ -60,7 +60,8 @@ def test_a_local_lake_month_runs_without_importing_boto3(tmp_path):
     # boto3 and luigi.contrib.s3 cost 0.1 s of every run's start: only an s3:// lake needs them.
     script = ("import datetime, sys, bottleneck, luigi\n"
               "from bottleneck import lake\n"
-              "assert luigi.build([bottleneck.RawManifest(month=datetime.date(2020, 8, 1))], local_scheduler=True) is False\n"
+              "month = bottleneck.RawManifest(month=datetime.date(2020, 8, 1))\n"
+              "assert luigi.build([month], local_scheduler=True) is False\n"
               "print(sorted(name for name in sys.modules if name.split('.')[0] in ('boto3', 's3transfer')"
               " or name == 'luigi.contrib.s3'))\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,

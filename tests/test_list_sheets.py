@@ -9,8 +9,8 @@ import pytest
 from bottleneck import list_sheets, report
 from bottleneck.classify import classified_wines
 
-TITLES = ["Château Simone 2016", "Domaine Huet 2018", "_x0041_ 1.5", "  spaced  ", "a & b <c> \"d\"", "=HYPERLINK(\"http://x\")", "tab\there",
-          "bell\x07 _x0041_ ☃", "line\nbreak", "-2+3"]
+TITLES = ["Château Simone 2016", "Domaine Huet 2018", "_x0041_ 1.5", "  spaced  ", "a & b <c> \"d\"",
+          "=HYPERLINK(\"http://x\")", "tab\there", "bell\x07 _x0041_ ☃", "line\nbreak", "-2+3"]
 
 
 def month(rows: int) -> pd.DataFrame:

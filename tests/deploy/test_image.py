@@ -35,7 +35,8 @@ def podman_command(*args: str, timeout: float = 900, check: bool = True) -> subp
 
 
 def base_image() -> str | None:
-    """The public slim base (None: the Dockerfile's default), or the local Debian base where registries are unreachable."""
+    """The public slim base (None: the Dockerfile's default), or the local Debian base where registries
+    are unreachable."""
     base = os.environ.get("BOTTLENECK_IMAGE_BASE")
     if base is None and podman_command("image", "exists", LOCAL_BASE, check=False).returncode == 0:
         base = LOCAL_BASE
