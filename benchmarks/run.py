@@ -258,22 +258,22 @@ def targets(rows: list[dict]) -> list[str]:
 
     if 100 in by_scale:
         r = by_scale[100]["ratio"]
-        verdict(r["wall_s"] <= 0.2, f"scale 100: pipeline >= 5x faster in wall time (ratio {r['wall_s']:.3f}, "
-                                    f"{1 / r['wall_s']:.1f}x)")
-        verdict(r["peak_rss_mb"] <= 1.0, f"scale 100: peak RSS no higher than the baseline's (ratio {r['peak_rss_mb']:.2f})")
+        verdict(r["wall_s"] <= 1 / 8, f"scale 100: pipeline >= 8x faster in wall time (ratio {r['wall_s']:.3f}, "
+                                      f"{1 / r['wall_s']:.1f}x)")
+    for scale in (100, 400):
+        if scale in by_scale:
+            r = by_scale[scale]["ratio"]
+            verdict(r["peak_rss_mb"] <= 1.0,
+                    f"scale {scale}: peak RSS no higher than the baseline's (ratio {r['peak_rss_mb']:.2f})")
     if 1 in by_scale:
         r = by_scale[1]["ratio"]
-        verdict(r["wall_s"] <= 1.0, f"scale 1: whole luigi process no slower than the baseline (ratio {r['wall_s']:.2f})")
+        verdict(r["wall_s"] <= 1.2, f"scale 1: whole luigi process at most 1.2x the baseline (ratio {r['wall_s']:.2f})")
     big = sorted(scale for scale in by_scale if scale >= 10)
     if len(big) >= 2:
         low, high = by_scale[big[0]]["pipeline"], by_scale[big[-1]]["pipeline"]
-        growth = big[-1] / big[0]
-        verdict(high["wall_us_per_row"] <= low["wall_us_per_row"] * 1.05,
-                f"cost per row flat or falling {big[0]} -> {big[-1]}: {low['wall_us_per_row']:.1f} -> "
-                f"{high['wall_us_per_row']:.1f} µs/row wall (5% noise allowed)")
-        rss_growth = high["peak_rss_mb"] / low["peak_rss_mb"]
-        verdict(rss_growth <= growth, f"peak RSS grows no faster than input {big[0]} -> {big[-1]}: "
-                                      f"x{rss_growth:.2f} for x{growth:g} input")
+        verdict(high["wall_us_per_row"] < low["wall_us_per_row"],
+                f"cost per row falling {big[0]} -> {big[-1]}: {low['wall_us_per_row']:.1f} -> "
+                f"{high['wall_us_per_row']:.1f} µs/row wall")
     return verdicts
 
 

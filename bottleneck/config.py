@@ -39,9 +39,6 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
         default=60.0, description="How long transient lake errors are retried, in seconds."
     )
     alert_receivers = luigi.Parameter(default="", description="Operators alerted of failures (comma list).")
-    workbook_sheet_rows = luigi.IntParameter(
-        default=10000, description="Most rows a list of the workbook shows; the CSVs hold every row.",
-    )
     smtp_ca_bundle = luigi.Parameter(
         default="", description="PEM file of the CAs trusted for the SMTP server's certificate (default: the system's).",
     )

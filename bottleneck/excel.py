@@ -1,48 +1,50 @@
-"""Reads one raw xlsx export into rows, refusing files that are not, or not safely, workbooks."""
+"""Reads one raw xlsx export into a table, refusing files that are not, or not safely, workbooks."""
 import io
-import itertools
+import posixpath
 import zipfile
+from xml.etree import ElementTree
 
-from python_calamine import CalamineWorkbook
+import fastexcel
+import pandas as pd
 
 from bottleneck.errors import InvalidInputError
+from bottleneck.tables import connection
 
 HEADER_SEARCH_ROWS = 20
 MB = 1_000_000
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+PACKAGE = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-def read_table(data: bytes, file: str, required: list[str], max_file_mb: float, max_unpacked_mb: float) -> dict:
-    """Columns of the first sheet whose header (within its first rows) names every required column.
+def read_table(data: bytes, file: str, required: list[str], max_file_mb: float, max_unpacked_mb: float,
+               text: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The required columns of the first sheet whose header (within its first rows) names them all.
 
-    Returns {column: list of values} for the required columns, with `source_row` (the Excel row
-    number) and empty cells as None. Rows are read one at a time and only the required cells kept,
-    so a wide export costs little more memory than a narrow one.
+    One row a data row below the header, `source_row` first (its Excel row number); empty cells are
+    null; the columns in `text` are read as text (15298 -> '15298'). The header is found by reading
+    the first rows of each sheet's XML; fastexcel (calamine in Rust, straight to Arrow) then reads the
+    body from that row, converting only the required columns, so a wide export costs little more
+    than a narrow one.
     """
-    _check_container(data, file, max_file_mb, max_unpacked_mb)
-    sheets_with_cells, first_row_found = 0, None
+    archive = _checked_archive(data, file, max_file_mb, max_unpacked_mb)
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        for index in range(len(workbook.sheet_names)):
-            sheet = workbook.get_sheet_by_index(index)
-            if sheet.height == 0:
-                continue
-            sheets_with_cells += 1
-            rows = sheet.iter_rows()  # from the sheet's first row, empty ones included
-            head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-            first_row_found = first_row_found or next((row for row in head if any(row)), None)
+        heads = sheet_heads(archive)
+        for name, head in heads.items():
             found = _header(head, required)
             if found is not None:
                 header_index, header = found
-                return _columns(itertools.chain(head[header_index + 1:], rows), header_index + 2,
-                                header, required, file)
+                _check_unique(header, required, file)
+                return _body(data, name, header_index, required, text, file)
     except InvalidInputError:
         raise
-    except Exception as error:  # calamine raises its own types for every malformed part
+    except Exception as error:  # the zip, XML and calamine readers each raise their own types
         raise InvalidInputError(f"{file}: cannot be read as a workbook ({error}); rule 'a valid xlsx file'") from error
-    if not sheets_with_cells:
+    first = next((row for head in heads.values() for row in head.values() if any(row)), None)
+    if first is None:
         raise InvalidInputError(f"{file}: every sheet is empty; rule 'a sheet with a header and rows'")
-    names = [str(cell) for cell in first_row_found or [] if cell not in ("", None)]
-    missing = sorted(set(required) - set(names))
+    names = [cell for cell in first if cell]
+    missing = sorted(set(required) - set(name.strip() for name in names))
     raise InvalidInputError(
         f"{file}: no sheet has a header with column(s) {', '.join(missing)} in its first "
         f"{HEADER_SEARCH_ROWS} rows (first row found: {', '.join(names) or 'empty'}); "
@@ -56,43 +58,144 @@ def check_file_size(size: int, file: str, max_file_mb: float) -> None:
         raise InvalidInputError(f"{file}: {size / MB:.1f} MB is over the {max_file_mb:g} MB limit; rule 'max_file_mb'")
 
 
-def _check_container(data: bytes, file: str, max_file_mb: float, max_unpacked_mb: float) -> None:
+def _body(data: bytes, sheet: str, header_index: int, required: list[str], text: tuple, file: str) -> pd.DataFrame:
+    wanted = set(required)
+    # header_row counts from the sheet's first row, empty rows included, as the search did. Every
+    # row is sampled for the types (schema_sample_rows=None): a stray text cell far down a number
+    # column makes it text, for the schema to name with its row, instead of a silent null.
+    body = fastexcel.read_excel(data).load_sheet(
+        sheet, header_row=header_index, use_columns=lambda column: column.name.strip() in wanted,
+        dtypes={name: "string" for name in required if name in text}, schema_sample_rows=None)
+    columns = {column.name.strip(): column.name for column in body.selected_columns}
+    if set(columns) != wanted:
+        raise InvalidInputError(f"{file}: sheet '{sheet}' row {header_index + 1} read as columns "
+                                f"{sorted(columns)}, not {sorted(wanted)}; rule 'a valid xlsx file'")
+    cells = ", ".join(_cell(body.selected_columns, columns[name], name) for name in required)
+    # DuckDB reads the Arrow columns fastexcel exposes (the PyCapsule interface): no pyarrow needed.
+    table = connection().execute(f"SELECT {cells} FROM body").df()
+    first_row = header_index + 2  # Excel numbers rows from 1, and the header takes one
+    table.insert(0, "source_row", range(first_row, first_row + len(table)))
+    return table
+
+
+def _cell(selected, column: str, name: str) -> str:
+    quoted = '"' + column.replace('"', '""') + '"'
+    dtype = next(item.dtype for item in selected if item.name == column)
+    # An empty text cell is an empty cell, as calamine and the schema see it.
+    value = f"NULLIF({quoted}, '')" if dtype == "string" else quoted
+    return f'{value} AS "{name}"'
+
+
+def _checked_archive(data: bytes, file: str, max_file_mb: float, max_unpacked_mb: float) -> zipfile.ZipFile:
     check_file_size(len(data), file, max_file_mb)
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise InvalidInputError(f"{file}: not an xlsx workbook (not a zip archive, or one cut short); rule 'a valid xlsx file'")
+        raise InvalidInputError(
+            f"{file}: not an xlsx workbook (not a zip archive, or one cut short); rule 'a valid xlsx file'")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-            if unpacked > max_unpacked_mb * MB:
-                raise InvalidInputError(
-                    f"{file}: unpacks to {unpacked / MB:.0f} MB, over the {max_unpacked_mb:g} MB limit; "
-                    "rule 'max_unpacked_mb' (a zip bomb is refused before it is opened)"
-                )
-            # No testzip(): it would inflate every part once more only to check CRCs, which the
-            # workbook reader checks itself as it inflates (a corrupt part is refused there).
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as error:
         raise InvalidInputError(f"{file}: truncated or corrupt ({error}); rule 'a valid xlsx file'") from error
+    unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked > max_unpacked_mb * MB:
+        raise InvalidInputError(
+            f"{file}: unpacks to {unpacked / MB:.0f} MB, over the {max_unpacked_mb:g} MB limit; "
+            "rule 'max_unpacked_mb' (a zip bomb is refused before it is opened)"
+        )
+    # No testzip(): it would inflate every part once more only to check CRCs, which the readers
+    # check themselves as they inflate (a corrupt part is refused there).
+    return archive
 
 
-def _header(rows: list[list], required: list[str]):
-    for index, row in enumerate(rows):
-        names = [str(cell).strip() if cell is not None else "" for cell in row]
+def sheet_heads(archive: zipfile.ZipFile) -> dict[str, dict[int, list[str]]]:
+    """The first HEADER_SEARCH_ROWS rows of each worksheet, by name in workbook order, as text cells.
+
+    Keys are row indexes from the sheet's first row (0 for Excel row 1), so empty leading rows keep
+    their place; when those rows are all empty, the first row with a cell below them is added. Only
+    the start of each sheet's XML is inflated and parsed, and of the shared strings only as far as
+    those rows refer.
+    """
+    strings = _SharedStrings(archive)
+    return {name: _head(archive, part, strings) for name, part in _worksheet_parts(archive)}
+
+
+def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {relation.get("Id"): relation.get("Target") for relation in relations.iter(f"{PACKAGE}Relationship")
+               if relation.get("Type", "").endswith("/worksheet")}
+    parts = []
+    for sheet in workbook.iter(f"{MAIN}sheet"):
+        target = targets.get(sheet.get(RELATIONSHIP))
+        if target is not None:
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            parts.append((sheet.get("name"), part))
+    return parts
+
+
+def _head(archive: zipfile.ZipFile, part: str, strings: "_SharedStrings") -> dict[int, list[str]]:
+    rows, index = {}, -1
+    with archive.open(part) as stream:
+        for _, element in ElementTree.iterparse(stream):
+            if element.tag != f"{MAIN}row":
+                continue
+            index = int(element.get("r")) - 1 if element.get("r") else index + 1
+            cells = [_text(cell, strings) for cell in element.iter(f"{MAIN}c")]
+            element.clear()
+            if index < HEADER_SEARCH_ROWS:
+                rows[index] = cells
+            elif any(cells) or any(any(row) for row in rows.values()):
+                # Past the search: only the first row with a cell, to name it when no header is found.
+                rows.setdefault(index, cells)
+                break
+    return rows
+
+
+def _text(cell, strings: "_SharedStrings") -> str:
+    kind = cell.get("t")
+    if kind == "inlineStr":
+        return "".join(_runs(cell.find(f"{MAIN}is")))
+    value = cell.findtext(f"{MAIN}v")
+    if value is None:
+        return ""
+    return strings[int(value)] if kind == "s" else value
+
+
+def _runs(item) -> list[str]:
+    """The text of a string item: its <t>, or its rich-text runs' <t> (not the phonetic ones)."""
+    if item is None:
+        return []
+    return [item.findtext(f"{MAIN}t") or ""] + [run.findtext(f"{MAIN}t") or "" for run in item.iter(f"{MAIN}r")]
+
+
+class _SharedStrings:
+    """The workbook's shared strings, parsed only as far as the largest index asked for."""
+
+    def __init__(self, archive: zipfile.ZipFile):
+        self.archive, self.items, self.parser = archive, [], None
+
+    def __getitem__(self, index: int) -> str:
+        if self.parser is None:
+            self.parser = ElementTree.iterparse(self.archive.open("xl/sharedStrings.xml"))
+        while len(self.items) <= index:
+            _, element = next(self.parser)
+            if element.tag == f"{MAIN}si":
+                self.items.append("".join(_runs(element)))
+                element.clear()
+        return self.items[index]
+
+
+def _header(rows: dict[int, list[str]], required: list[str]):
+    for index, row in rows.items():
+        if index >= HEADER_SEARCH_ROWS:
+            break
+        names = [cell.strip() for cell in row]
         if set(required) <= set(names):
             return index, names
     return None
 
 
-def _columns(body, first_row: int, header: list[str], required: list[str], file: str) -> dict:
-    """The required columns of the rows below the header; `first_row` is the Excel number of the first."""
+def _check_unique(header: list[str], required: list[str], file: str) -> None:
     for name in required:
         if header.count(name) > 1:
             raise InvalidInputError(f"{file}: column '{name}' appears {header.count(name)} times in the header; "
                                     "rule 'unique column names'")
-    positions = [header.index(name) for name in required]
-    columns = {name: [] for name in required}
-    keep = [columns[name].append for name in required]
-    for row in body:
-        for append, position in zip(keep, positions):
-            append(None if row[position] == "" else row[position])
-    count = len(columns[required[0]])
-    return {"source_row": list(range(first_row, first_row + count)), **columns}

@@ -11,7 +11,6 @@ import backoff
 import botocore.exceptions
 import luigi
 import luigi.format
-from luigi.contrib.s3 import S3Client, S3Target
 
 from bottleneck import config
 from bottleneck.errors import LakeError
@@ -82,20 +81,19 @@ def location(month: dt.date, dataset: str, **fields) -> str:
 
 
 def target(month: dt.date, dataset: str, **fields) -> luigi.target.FileSystemTarget:
-    path = location(month, dataset, **fields)
-    if path.startswith("s3://"):
-        return RetriedS3Target(path, format=luigi.format.Nop, client=s3_client())
-    return luigi.LocalTarget(path, format=luigi.format.Nop)
+    return file_at(location(month, dataset, **fields))
 
 
-def s3_client() -> S3Client:
+def s3_client():
     return _s3_client_of_process(os.getpid())
 
 
 @functools.lru_cache(maxsize=None)
-def _s3_client_of_process(pid: int) -> S3Client:
+def _s3_client_of_process(pid: int):
     # Credentials come from boto3's own chain (environment, web identity, instance role), and boto3
     # reads AWS_ENDPOINT_URL itself; one client a process, since forked workers must not share one.
+    from luigi.contrib.s3 import S3Client  # boto3, imported only for an s3:// lake (0.1 s a run)
+
     return S3Client()
 
 
@@ -182,7 +180,7 @@ def read_bytes(file: luigi.target.FileSystemTarget) -> bytes:
 @_retried
 def write_bytes(file: luigi.target.FileSystemTarget, data: bytes) -> None:
     """Writes all or nothing: the file appears under its name only once complete."""
-    if not isinstance(file, S3Target):
+    if isinstance(file, luigi.LocalTarget):
         # Luigi's own makedirs hides why a folder could not be made; this says it (exit 9, below).
         os.makedirs(os.path.dirname(file.path), exist_ok=True)
     stream = file.open("w")
@@ -216,12 +214,18 @@ def exists(file: luigi.target.FileSystemTarget) -> bool:
     return file.exists()  # retried by RetriedS3Target itself
 
 
-class RetriedS3Target(S3Target):
-    """An S3 target whose exists(), which Luigi's complete() calls, rides out a lake briefly unreachable."""
+@functools.cache
+def _retried_s3_target() -> type:
+    from luigi.contrib.s3 import S3Target  # boto3, imported only for an s3:// lake (0.1 s a run)
 
-    @_retried
-    def exists(self) -> bool:
-        return super().exists()
+    class RetriedS3Target(S3Target):
+        """An S3 target whose exists(), which Luigi's complete() calls, rides out a lake briefly unreachable."""
+
+        @_retried
+        def exists(self) -> bool:
+            return super().exists()
+
+    return RetriedS3Target
 
 
 class Stat(NamedTuple):
@@ -233,7 +237,7 @@ class Stat(NamedTuple):
 
 @_retried
 def stat(file: luigi.target.FileSystemTarget) -> Stat:
-    if isinstance(file, S3Target):
+    if not isinstance(file, luigi.LocalTarget):
         bucket, key = file.path[len("s3://"):].split("/", 1)
         head = file.fs.s3.meta.client.head_object(Bucket=bucket, Key=key)
         return Stat(head["ContentLength"], head["ETag"].strip('"'))
@@ -300,9 +304,9 @@ def months_in(area: str) -> list[dt.date]:
 
 
 def file_at(path: str) -> luigi.target.FileSystemTarget:
-    """A target for a path found by listing(); its path came from the layout above."""
+    """The target of a path of the lake: one built by location(), or found by listing() below it."""
     if path.startswith("s3://"):
-        return RetriedS3Target(path, format=luigi.format.Nop, client=s3_client())
+        return _retried_s3_target()(path, format=luigi.format.Nop, client=s3_client())
     return luigi.LocalTarget(path, format=luigi.format.Nop)
 
 

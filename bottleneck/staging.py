@@ -19,28 +19,22 @@ def required_columns(source: str) -> list[str]:
 
 def staged_table(source: str, data: bytes, file: str, max_file_mb: float, max_unpacked_mb: float) -> pd.DataFrame:
     """The typed rows of one export; InvalidInputError lists every failing column and rule at once."""
-    columns = excel.read_table(data, file, required_columns(source), max_file_mb, max_unpacked_mb)
+    rows = excel.read_table(data, file, required_columns(source), max_file_mb, max_unpacked_mb,
+                            text=tuple(ID_COLUMNS[source]))
     for name in ID_COLUMNS[source]:
-        columns[name] = [normalised_id(value) for value in columns[name]]
-    rows = pd.DataFrame(columns)
+        rows[name] = normalised_ids(rows[name])
     try:
         return STAGED[source].validate(rows, lazy=True).reset_index(drop=True)
     except pandera.errors.SchemaErrors as errors:
         raise InvalidInputError(f"{file}: {schema_failures(errors.failure_cases, rows)}") from None
 
 
-def normalised_id(value):
-    """An id as text: '15298', whether exported as 15298, 15298.0, '15298.0' or ' 15298 '."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, bool):
-        return str(int(value))
-    text = str(value).strip()
-    if WHOLE_NUMBER_TEXT.match(text):
-        text = text.split(".")[0].lstrip("+")
-    return text or None
+def normalised_ids(ids: pd.Series) -> pd.Series:
+    """Ids as text: '15298', whether exported as 15298, 15298.0, '15298.0' or ' 15298 '; blank is None."""
+    text = ids.astype("string").str.strip()
+    whole = text.str.match(WHOLE_NUMBER_TEXT).fillna(False).astype(bool)
+    text[whole] = text[whole].str.split(".").str[0].str.lstrip("+")
+    return text.astype(object).where(text.notna() & (text != ""), None)
 
 
 def schema_failures(failure_cases: pd.DataFrame, rows: pd.DataFrame) -> str:

@@ -20,12 +20,17 @@ def _connection_of_process(pid: int) -> duckdb.DuckDBPyConnection:
 
 
 def parquet_bytes(table: pd.DataFrame) -> bytes:
+    return copied_bytes(table, "*", "FORMAT parquet, COMPRESSION zstd")
+
+
+def copied_bytes(table: pd.DataFrame, select: str, options: str) -> bytes:
+    """The file DuckDB's COPY writes of `SELECT {select}` over the table, with COPY's `options`."""
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "table.parquet")
+        path = os.path.join(folder, "table")
         database = connection()
         database.register("frame", table)
         try:
-            database.execute(f"COPY frame TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+            database.execute(f"COPY (SELECT {select} FROM frame) TO '{path}' ({options})")
         finally:
             database.unregister("frame")
         with open(path, "rb") as stream:

@@ -428,8 +428,7 @@ class MonthReport(MonthTask):
         threshold = settings.premium_zscore
         contents = {
             "report.xlsx": report_workbook(quality, wines, rejected_rows, change_table,
-                                           premium_price_floor(wines["price"], threshold), threshold,
-                                           settings.workbook_sheet_rows),
+                                           premium_price_floor(wines["price"], threshold), threshold),
             "premium_wines.csv": wines_csv(wines[wines["category"] == PREMIUM]),
             "ordinary_wines.csv": wines_csv(wines[wines["category"] == ORDINARY]),
             "rejected_rows.csv": rejected_csv(rejected_rows),

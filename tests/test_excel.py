@@ -2,6 +2,7 @@
 import io
 import zipfile
 
+import pandas as pd
 import pytest
 import xlsxwriter
 
@@ -13,7 +14,9 @@ REQUIRED = ["product_id", "id_web"]
 
 
 def read(data: bytes, max_file_mb: float = 50, max_unpacked_mb: float = 1000) -> dict:
-    return read_table(data, "liaison.xlsx", REQUIRED, max_file_mb, max_unpacked_mb)
+    table = read_table(data, "liaison.xlsx", REQUIRED, max_file_mb, max_unpacked_mb)
+    return {name: [None if pd.isna(value) else value for value in values]
+            for name, values in table.to_dict("list").items()}
 
 
 def workbook(sheets: dict[str, list[list]]) -> bytes:
@@ -85,3 +88,37 @@ def test_a_stray_text_cell_far_down_a_number_column_is_kept_for_the_schema_to_na
 def test_leading_empty_rows_keep_excel_row_numbers():
     data = workbook({"Sheet1": [[], [], [], ["product_id", "id_web"], [7, "abc"]]})
     assert read(data) == {"source_row": [5], "product_id": [7], "id_web": ["abc"]}
+
+
+def test_leading_empty_rows_and_columns_a_title_and_gaps_keep_excel_row_numbers():
+    # The reader's body starts where the sheet's cells start (row 3, column C here): the header's
+    # position must still be counted from row 1, and empty rows inside the body keep their place.
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("Export")
+    sheet.write(2, 2, "Liaison export, August")
+    sheet.write_row(5, 2, [" product_id ", "label", "id_web"])
+    sheet.write_row(6, 2, [7, "x", "abc"])
+    sheet.write_row(9, 2, [8, "y", "def"])
+    book.close()
+    assert read(buffer.getvalue()) == {"source_row": [7, 8, 9, 10], "product_id": [7, None, None, 8],
+                                       "id_web": ["abc", None, None, "def"]}
+
+
+def test_a_header_in_rich_text_and_inline_strings_is_found():
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_rich_string(0, 0, book.add_format({"bold": True}), "product", "_id")
+    sheet.write(0, 1, "id_web")
+    sheet.write_row(1, 0, [3, "z"])
+    book.close()
+    assert read(buffer.getvalue())["id_web"] == ["z"]
+    inline = io.BytesIO()
+    book = xlsxwriter.Workbook(inline, {"constant_memory": True})  # writes inline strings, not shared ones
+    book.filename = inline
+    sheet = book.add_worksheet()
+    sheet.write_row(1, 0, ["product_id", "id_web"])
+    sheet.write_row(2, 0, [4, "w"])
+    book.close()
+    assert read(inline.getvalue()) == {"source_row": [3], "product_id": [4], "id_web": ["w"]}

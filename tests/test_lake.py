@@ -1,5 +1,8 @@
 """The lake: one root, one layout, and lake URLs that could escape their folder or bucket refused."""
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import luigi
 import pytest
@@ -92,3 +95,15 @@ def test_stat_tells_size_and_version_without_reading(tmp_path, monkeypatch, s3_e
     assert first.bytes == 5
     lake.write_bytes(remote, b"54321")
     assert lake.stat(remote).version != first.version
+def test_a_local_lake_month_runs_without_importing_boto3(tmp_path):
+    # boto3 and luigi.contrib.s3 cost 0.1 s of every run's start: only an s3:// lake needs them.
+    script = ("import datetime, sys, bottleneck, luigi\n"
+              "from bottleneck import lake\n"
+              "month = bottleneck.RawManifest(month=datetime.date(2020, 8, 1))\n"
+              "assert luigi.build([month], local_scheduler=True) is False\n"
+              "print(sorted(name for name in sys.modules if name.split('.')[0] in ('boto3', 's3transfer')"
+              " or name == 'luigi.contrib.s3'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "BOTTLENECK_LAKE": str(tmp_path)}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

@@ -6,9 +6,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from bottleneck import list_sheets, report
 from bottleneck.classify import classified_wines
 from bottleneck.compare import changes, comparison, month_figures
-from bottleneck.report import changes_csv, rejected_csv, report_workbook, safe_text, wines_csv
+from bottleneck.report import changes_csv, rejected_csv, report_workbook, wines_csv
 
 HOSTILE_TITLES = ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
 
@@ -50,8 +51,8 @@ REJECTED = pd.DataFrame({"source_file": ["erp.xlsx", "web.xlsx"], "source_row": 
 
 @pytest.mark.parametrize("title", HOSTILE_TITLES)
 def test_formula_triggers_are_neutralised(title):
-    assert safe_text(title) == "'" + title
-    assert safe_text("Château Simone") == "Château Simone" and safe_text(12) == 12
+    rows = list(csv.reader(io.StringIO(wines_csv(wines((title, "Château Simone", "12"))).decode(), newline="")))
+    assert [row[2] for row in rows[1:]] == ["'" + title, "Château Simone", "12"]
 
 
 def test_wines_csv_has_a_header_utf8_text_and_cents():
@@ -67,9 +68,21 @@ def test_hostile_titles_stay_text_in_the_csv():
     assert rejected_csv(REJECTED).decode().splitlines()[2] == "web.xlsx,4,'=1+1,duplicate row"
 
 
-def open_workbook(table, sheet_rows=1000, previous=None):
+def test_the_csv_keeps_carriage_returns_inside_their_row_and_rounds_to_the_cent():
+    table = wines(HOSTILE_TITLES[3:])
+    table["price"] = [0.125, 2.675, 1e20]
+    table.loc[0, "price_zscore"] = float("nan")
+    data = wines_csv(table)
+    assert data.count(b"\r\n") == 4 and b'"\'\rReturn"' in data
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert [row[2] for row in rows[1:]] == ["'" + title for title in HOSTILE_TITLES[3:]]
+    assert [row[3] for row in rows[1:]] == [f"{price:.2f}" for price in table["price"]]
+    assert rows[1][6] == "" and rows[2][6] == f"{table['price_zscore'][1]:.4f}"
+
+
+def open_workbook(table, previous=None):
     data = report_workbook(quality_of(table, previous), table.sort_values("revenue"), REJECTED,
-                           changes(table, previous), 250.0, 1.0, sheet_rows)
+                           changes(table, previous), 250.0, 1.0)
     return openpyxl.load_workbook(io.BytesIO(data))
 
 
@@ -161,13 +174,34 @@ def test_an_empty_month_still_makes_a_workbook():
     assert book["Summary"].cell(3, 2).value == 0 and book["All products"].max_row == 1
 
 
-def test_long_lists_are_cut_and_the_summary_says_where_all_rows_are():
-    book = open_workbook(wines(), sheet_rows=1)
-    assert book["All products"].max_row == 2 and book["All products"]["C2"].value == "Domaine Huet 2018"
-    assert book["Rejected rows"].max_row == 2
+def test_a_list_longer_than_a_sheet_continues_on_further_sheets_and_the_summary_says_so(monkeypatch):
+    monkeypatch.setattr(report, "SHEET_ROWS", 2)
+    monkeypatch.setattr(list_sheets, "SHEET_ROWS", 2)
+    book = open_workbook(wines())
+    assert book.sheetnames == ["Summary", "Changes", "All products", "All products (2)", "Premium", "Ordinary",
+                               "Rejected rows", "Chart data"]
+    titles = [cell.value for name in ("All products", "All products (2)") for cell in book[name]["C"]]
+    assert titles == ["Wine", "Domaine Huet 2018", "Mas Amiel 2015", "Wine", "Château Simone 2016"]
+    assert book["All products (2)"]["A2"].value == 1 and book["All products (2)"].auto_filter.ref == "A1:I2"
     notes = [cell.value for cell in book["Summary"]["A"] if cell.value and str(cell.value).startswith("Sheet ")]
-    assert notes == [
-        "Sheet 'All products' lists the first 1 of 3 rows: all are in premium_wines.csv and ordinary_wines.csv.",
-        "Sheet 'Ordinary' lists the first 1 of 2 rows: all are in ordinary_wines.csv.",
-        "Sheet 'Rejected rows' lists the first 1 of 2 rows: all are in rejected_rows.csv.",
-    ]
+    assert notes == ["Sheet 'All products' lists 3 rows, 2 a sheet (Excel's limit): continued on 'All products (2)'."]
+
+
+@pytest.mark.parametrize("titles", [("  spaced  ", "a & b <c> \"d\"", "tab\there"),
+                                    ("line\nbreak", "café ☃ ≠", "=1+1")])
+def test_every_kind_of_cell_reads_back_as_written(titles):
+    table = wines(titles)
+    table.loc[0, "price_zscore"] = float("nan")
+    table["stock_quantity"] = pd.array([None, -2, 10**12], dtype="Int64")
+    table["revenue"] = [0.1 + 0.2, 1e-7, 123456789.125]
+    book = open_workbook(table)
+    sheet = book["All products"]
+    by_id = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    assert sheet.max_row == 4
+    for wine in table.itertuples():
+        cells = by_id[wine.product_id]
+        assert cells[2].value == wine.post_title and cells[2].data_type == "s"  # control characters: test_list_sheets
+        assert cells[5].value == wine.revenue  # the very same double
+        assert cells[7].value == (None if pd.isna(wine.stock_quantity) else wine.stock_quantity)
+        assert cells[6].value == (None if pd.isna(wine.price_zscore) else pytest.approx(wine.price_zscore, abs=0))
+    assert "€" in by_id[1][5].number_format and by_id[1][0].number_format == "General"

@@ -1,11 +1,14 @@
 """Staging: raw rows to typed tables, ids normalised, every schema failure named at once."""
+import io
+
 import pandas as pd
 import pytest
+import xlsxwriter
 
 from bottleneck.demo import xlsx_bytes
 from bottleneck.errors import InvalidInputError
 from bottleneck.schemas import StagedErp
-from bottleneck.staging import normalised_id, required_columns, staged_table
+from bottleneck.staging import normalised_ids, required_columns, staged_table
 
 ERP = ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"]
 
@@ -17,9 +20,10 @@ def stage(source, columns, rows):
 @pytest.mark.parametrize("raw, expected", [
     (15298, "15298"), (15298.0, "15298"), ("15298.0", "15298"), (" 15298 ", "15298"),
     ("bon-cadeau-25-euros", "bon-cadeau-25-euros"), ("13127-1", "13127-1"), (None, None), ("  ", None),
+    ("+7.00", "7"), ("-7.0", "-7"), ("1.5", "1.5"), ("7.", "7"),
 ])
 def test_ids_are_normalised_to_text(raw, expected):
-    assert normalised_id(raw) == expected
+    assert normalised_ids(pd.Series([raw, "x"], dtype=object)).tolist() == [expected, "x"]
 
 
 def test_required_columns_come_from_the_schema():
@@ -69,3 +73,16 @@ def test_a_month_with_no_rows_stages_an_empty_typed_table():
 def test_an_empty_price_is_refused_never_read_as_zero():
     with pytest.raises(InvalidInputError, match=r"column 'price' breaks rule 'not empty': nan \(row 3\)"):
         stage("erp", ERP, [[1, 1, 12.5, 0, "instock"], [2, 1, None, 0, "instock"]])
+
+
+def test_a_sheet_starting_with_empty_rows_names_the_excel_row_of_each_failure():
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(2, 1, ERP)  # header on Excel row 3, from column B
+    sheet.write_row(3, 1, [1, 1, 9.5, 0, "instock"])
+    sheet.write_row(5, 1, [2, 7, "abc", 0, "instock"])  # Excel row 6, after an empty row 5
+    book.close()
+    with pytest.raises(InvalidInputError) as refusal:
+        staged_table("erp", buffer.getvalue(), "2020-08 erp.xlsx", 50, 1000)
+    assert "'abc' (row 6)" in str(refusal.value) and "7 (row 6)" in str(refusal.value)

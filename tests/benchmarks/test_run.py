@@ -47,4 +47,8 @@ def test_summary_and_targets_from_runs():
     assert rows[0]["pipeline"]["wall_s"] == 8.5 and rows[0]["baseline"]["wall_s"] == 49.0
     assert abs(rows[0]["ratio"]["wall_s"] - 8.5 / 49.0) < 1e-12
     assert "| 100 | 316,300 |" in run.table(rows)
-    assert run.targets(rows)[0].startswith("[met] scale 100: pipeline >= 5x faster")
+    verdicts = run.targets(rows)
+    assert verdicts[0].startswith("[MISSED] scale 100: pipeline >= 8x faster in wall time (ratio 0.173")
+    assert verdicts[1].startswith("[met] scale 100: peak RSS no higher than the baseline's (ratio 0.77)")
+    fast = [run.Run("pipeline", 100, 5.0, 5.0, 700.0, 0), run.Run("baseline", 100, 45.0, 45.0, 650.0, 0)]
+    assert [verdict[:6] for verdict in run.targets(run.summary(fast, expected))] == ["[met] ", "[MISSE"]
