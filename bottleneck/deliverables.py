@@ -48,6 +48,10 @@ def deliverable_checks(files: dict[str, bytes]) -> list[Check]:
                 sum((Decimal(row["revenue"]) for row in premium + ordinary), Decimal(0)).quantize(CENTS), turnover),
         _agrees("quality.json turnover = its turnover_cents", Decimal(repr(quality["turnover"])).quantize(CENTS),
                 turnover),
+        _agrees("rejected_rows.csv rows = rows the quality.json funnel dropped",
+                len(_csv_rows(files["rejected_rows.csv"])),
+                sum(stages[0]["rows"] - stages[-1]["rows"] for source, stages in quality["funnel"].items()
+                    if source != "products")),
         _agrees("report.xlsx Summary: products, premium, ordinary = quality.json",
                 [summary.get(name) for name in ("products", "premium", "ordinary")],
                 [quality["products"], quality["premium"], quality["ordinary"]]),

@@ -11,7 +11,7 @@ from tests import frames
 
 
 def month_files(**record_changes) -> dict[str, bytes]:
-    staged = {"erp": frames.erp((1, 10.0), (2, 150.25)), "web": frames.web(("101", 3), ("102", 2)),
+    staged = {"erp": frames.erp((1, 10.0), (2, 150.25), (3, -1.0)), "web": frames.web(("101", 3), ("102", 2)),
               "liaison": frames.liaison((1, "101"), (2, "102"))}
     result = reconciled(staged)
     wines = classified_wines(result.products, 0.5)
@@ -30,7 +30,7 @@ def failed(files) -> dict:
 
 def test_deliverables_of_one_month_agree():
     checks = deliverable_checks(month_files())
-    assert all(check.passed for check in checks) and len(checks) == 7
+    assert all(check.passed for check in checks) and len(checks) == 8
     assert {check.name: check.observed for check in checks}["revenue summed over the CSVs = quality.json turnover"] == (
         "330.50")
 
@@ -49,3 +49,10 @@ def test_counts_that_disagree_are_caught():
 
 def test_quality_json_that_disagrees_with_itself_is_caught():
     assert set(failed(month_files(turnover=330.4))) == {"quality.json turnover = its turnover_cents"}
+
+
+def test_rejected_rows_that_disagree_with_the_funnel_are_caught():
+    files = month_files()
+    files["rejected_rows.csv"] = b"\r\n".join(files["rejected_rows.csv"].split(b"\r\n")[:-2]) + b"\r\n"
+    check = failed(files)["rejected_rows.csv rows = rows the quality.json funnel dropped"]
+    assert (check.observed, check.expected) == (0, 1)
