@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from bottleneck import admin, running
+from bottleneck.lake import SOURCES
 from tests.conftest import REPO, free_port
 from tests.months import copy_month, files_under, raw_folder, run, run_month, write_tiny_month
 
@@ -196,8 +197,8 @@ def check_reprocessed(old_report, listing, read):
     new_quality = json.loads(read("reports/2020/08/quality.json"))
     old_quality = json.loads(old_report["quality.json"])
     assert record["reasons"] == ["ERP export corrected (prices)"]
-    assert record["old_raw_sha256"] == {s: f["sha256"] for s, f in old_quality["raw_files"].items()}
-    assert record["new_raw_sha256"] == {s: f["sha256"] for s, f in new_quality["raw_files"].items()}
+    assert record["old_raw_sha256"] == {s: old_quality["raw_files"][s]["sha256"] for s in SOURCES}
+    assert record["new_raw_sha256"] == {s: new_quality["raw_files"][s]["sha256"] for s in SOURCES}
     assert record["old_raw_sha256"]["erp"] != record["new_raw_sha256"]["erp"]
     assert record["old_raw_sha256"]["web"] == record["new_raw_sha256"]["web"]
     assert record["finished_at"] and record["new_report"]["products"] == new_quality["products"]

@@ -3,6 +3,7 @@ import json
 
 from bottleneck import quality
 from bottleneck.classify import classified_wines
+from bottleneck.compare import changes, comparison, month_figures
 from bottleneck.deliverables import deliverable_checks
 from bottleneck.reconcile import reconciled
 from bottleneck.reference import reference
@@ -16,8 +17,9 @@ def month_files(**record_changes) -> dict[str, bytes]:
     result = reconciled(staged)
     wines = classified_wines(result.products, 0.5)
     checks = quality.gate(staged, wines, result.rejected_rows, result.turnover, reference(staged), 0.5)
-    record = quality.quality_record("2020-08", wines, result.turnover, checks, {}, result.funnel)
-    workbook = report_workbook(record, wines, result.rejected_rows, None, 0.5, 100)
+    record = {**quality.quality_record("2020-08", wines, result.turnover, checks, {}, result.funnel),
+              **comparison(month_figures("2020-08", wines), [])}
+    workbook = report_workbook(record, wines, result.rejected_rows, changes(wines, None), None, 0.5)
     record.update(record_changes)
     return {"report.xlsx": workbook, "premium_wines.csv": wines_csv(wines[wines["category"] == "premium"]),
             "ordinary_wines.csv": wines_csv(wines[wines["category"] == "ordinary"]),

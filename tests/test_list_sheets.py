@@ -8,6 +8,7 @@ import pytest
 
 from bottleneck import list_sheets, report
 from bottleneck.classify import classified_wines
+from bottleneck.compare import changes, comparison, month_figures
 
 TITLES = ["Château Simone 2016", "Domaine Huet 2018", "_x0041_ 1.5", "  spaced  ", "a & b <c> \"d\"",
           "=HYPERLINK(\"http://x\")", "tab\there", "bell\x07 _x0041_ ☃", "line\nbreak", "-2+3"]
@@ -50,10 +51,10 @@ def test_libreoffice_reads_every_row_of_every_list_and_the_continued_sheets(tmp_
     wines = month(2000)
     rejected = pd.DataFrame({"source_file": ["web.xlsx"] * 3, "source_row": [2, 1_048_576, 40],
                              "key": ["=1+1", None, "bon-cadeau"], "rule": ["duplicate row"] * 3})
-    quality = {"month": "2020-08", "products": len(wines), "premium": int((wines["category"] == "premium").sum()),
-               "ordinary": int((wines["category"] == "ordinary").sum()), "turnover": float(wines["revenue"].sum()),
-               "checks": []}
-    sheets = libreoffice_sheets(report.report_workbook(quality, wines, rejected, 300.0, 1.5), tmp_path)
+    figures = month_figures("2020-08", wines)
+    quality = {**figures, "checks": [], **comparison(figures, [])}
+    sheets = libreoffice_sheets(report.report_workbook(quality, wines, rejected, changes(wines, None), 300.0, 1.5),
+                                tmp_path)
 
     listed = sheets["All products"][1:] + sheets["All products (2)"][1:]
     assert sheets["All products"][0] == list(report.WINE_COLUMNS.values()) == sheets["All products (2)"][0]
