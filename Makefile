@@ -1,9 +1,10 @@
-# The two commands: `make demo` (a synthetic month end to end) and `make test` (the test suite).
+# The two commands: `make demo` (a synthetic month end to end) and `make test` (the test suite, under
+# 10 minutes); `make test-slow` runs the long fault-injection and image cases, which CI runs too.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test benchmark clean
+.PHONY: demo test test-slow benchmark clean
 
 $(BIN)/.installed: setup.cfg pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +16,10 @@ demo: $(BIN)/.installed
 	$(BIN)/bottleneck-demo
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(BIN)/.installed
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 benchmark: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.run $(BENCHMARK_ARGS)
