@@ -103,6 +103,11 @@ class MonthTask(luigi.Task):
         report_progress(self, percent, f"{self.label}: {message}")
 
 
+def reprocess_command(month: dt.date) -> str:
+    """How an operator re-processes a month on purpose, as every refusal of changed inputs says it."""
+    return f"bottleneck-admin reprocess --month {month:%Y-%m} --reason TEXT"
+
+
 def month_records(month: dt.date) -> list[tuple[str, dict]]:
     """(where, record) of what the month's outputs were made from: the manifest (work/), quality.json (reports/)."""
     records = []
@@ -127,7 +132,7 @@ def month_input_changes(month: dt.date, hashed: bool) -> list[str]:
                 f"[bottleneck] {name} is {value!r}, but the month was started with {started!r} (recorded in "
                 f"{', '.join(recorded)}); rule 'a month's results come from one set of settings': its outputs are "
                 f"kept and nothing is mixed with them. Set {name} = {started!r} again to finish the month, or "
-                "re-process it with the new value (see the README, 'Re-processing a month')")
+                f"re-process it with the new value: {reprocess_command(month)}")
     replaced = []
     for source in lake.SOURCES:
         raw = lake.target(month, f"raw_{source}")
@@ -147,7 +152,7 @@ def month_input_changes(month: dt.date, hashed: bool) -> list[str]:
         changes.append(
             f"raw export replaced after the month was processed: {'; '.join(replaced)}; rule 'raw exports are "
             "fixed once a month starts': the outputs are kept and nothing is mixed with them. To re-process "
-            f"the month on purpose: bottleneck-admin reprocess --month {month:%Y-%m} --reason TEXT")
+            f"the month on purpose: {reprocess_command(month)}")
     return changes
 
 
@@ -204,7 +209,8 @@ class StagedExport(MonthTask):
         recorded = json.loads(lake.read_text(self.input()["manifest"]))[self.source]
         file = f"{self.label} {self.source}.xlsx"
         changed = InvalidInputError(f"{file}: changed since the month's manifest was recorded; rule 'raw exports "
-                                    "are fixed once a month starts' (see README: re-process a month)")
+                                    f"are fixed once a month starts'; to re-process the month on purpose: "
+                                    f"{reprocess_command(self.month)}")
         # The size first, from the lake: a file swapped for a larger one since the manifest is refused unread.
         if lake.stat(self.input()["raw"]).bytes != recorded["bytes"]:
             raise changed

@@ -1,4 +1,5 @@
 """Helpers to lay months in a lake and run the real `bottleneck-run` command against it."""
+import io
 import os
 import shutil
 import subprocess
@@ -99,3 +100,20 @@ def changed_copy(source: Path, lake: Path, month: str, removed: dict, prices: di
                     sheet.cell(row, price_column).value = prices[sheet.cell(row, key_column).value]
         book.save(folder / f"{name}.xlsx")
     return folder
+
+
+def corrected_export(data: bytes, column: str, correct) -> bytes:
+    """The same export with the first positive value of `column` replaced by correct(value): a corrected export."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = workbook.active
+    position = [cell.value for cell in sheet[1]].index(column) + 1
+    for row in range(2, sheet.max_row + 1):
+        cell = sheet.cell(row=row, column=position)
+        if isinstance(cell.value, (int, float)) and cell.value > 0:
+            cell.value = correct(cell.value)
+            break
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,7 +1,6 @@
 """bottleneck-admin: status, reprocess and check, run as an operator runs them, on local and S3 lakes."""
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -15,7 +14,7 @@ import pytest
 from bottleneck import admin, running
 from bottleneck.lake import SOURCES
 from tests.conftest import REPO, free_port
-from tests.months import copy_month, files_under, raw_folder, run, run_month, write_tiny_month
+from tests.months import copy_month, corrected_export, files_under, raw_folder, run, run_month, write_tiny_month
 
 AUGUST = dt.date(2020, 8, 1)
 REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
@@ -29,20 +28,7 @@ def admin_command(args, lake, cwd, env=None, timeout=300):
 
 def corrected_erp(data: bytes) -> bytes:
     """The same ERP export with the first positive price raised by 10.00: a corrected export."""
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(io.BytesIO(data))
-    sheet = workbook.active
-    header = [cell.value for cell in sheet[1]]
-    price = header.index("price") + 1
-    for row in range(2, sheet.max_row + 1):
-        cell = sheet.cell(row=row, column=price)
-        if isinstance(cell.value, (int, float)) and cell.value > 0:
-            cell.value += 10
-            break
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return corrected_export(data, "price", lambda price: price + 10)
 
 
 @pytest.fixture

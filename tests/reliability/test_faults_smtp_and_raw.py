@@ -2,6 +2,7 @@
 month ran: refused by its recorded sha256, never mixed with the month's outputs; re-processing on purpose."""
 import pytest
 
+from tests.months import corrected_export
 from tests.reliability.harness import READERS, REPORT_FILES
 
 pytestmark = pytest.mark.slow
@@ -37,22 +38,7 @@ def test_smtp_down_keeps_the_reports_and_a_rerun_sends_only_the_email(lake, pipe
 
 def replaced(data: bytes) -> bytes:
     """The same workbook with every sale of one product doubled: a corrected export."""
-    import io
-
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(io.BytesIO(data))
-    sheet = workbook.active
-    header = [cell.value for cell in sheet[1]]
-    sales = header.index("total_sales") + 1
-    for row in range(2, sheet.max_row + 1):
-        cell = sheet.cell(row=row, column=sales)
-        if isinstance(cell.value, (int, float)) and cell.value > 0:
-            cell.value = cell.value * 2
-            break
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return corrected_export(data, "total_sales", lambda sales: sales * 2)
 
 
 def test_a_raw_export_replaced_after_its_month_ran_is_refused_until_reprocessed_on_purpose(lake, pipeline):
