@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import posixpath
 import socket
 import sys
 import uuid
@@ -83,13 +84,19 @@ def _failed_checks(record: dict) -> list[str]:
 
 
 def _last_alert(month: dt.date) -> dict | None:
-    names = [name for name in lake.listing(lake.folder(month, "alerts")) if name.endswith("-alert.json")]
-    if not names:
-        emls = [name for name in lake.listing(lake.folder(month, "alerts")) if name.endswith("-alert.eml")]
+    where = lake.folder(month, "alerts")
+    names = lake.listing(where)
+    records = [name for name in names if name.endswith("-alert.json")]
+    if not records:
+        emls = [name for name in names if name.endswith("-alert.eml")]
         return {"at": emls[-1].split("-alert")[0], "path": emls[-1]} if emls else None
-    record = json.loads(lake.read_text(lake.file_at(lake.join(lake.folder(month, "alerts"), names[-1]))))
+    record = json.loads(lake.read_text(lake.file_at(lake.join(where, records[-1]))))
     return {"at": record.get("sent_at"), "task": record.get("task"), "error": record.get("error"),
             "transport": record.get("transport"), "to": record.get("recipients")}
+
+
+# What MonthFigures writes under a month's work/ for the months after it (lake.LAYOUT's file names).
+COMPARISON_FILES = {posixpath.basename(lake.LAYOUT[dataset]) for dataset in ("month_figures", "figures_wines")}
 
 
 def month_status(month: dt.date, now: dt.datetime | None = None) -> dict:
@@ -109,7 +116,9 @@ def month_status(month: dt.date, now: dt.datetime | None = None) -> dict:
     report = lake.exists(lake.target(month, "quality_json"))
     alert = _last_alert(month)
     runs = running.live_runs(month, now)
-    started = any(lake.listing(lake.folder(month, area)) for area in ("staging", "work", "reports"))
+    # The figures a later month made of this one, to compare itself with, are no sign that this one started.
+    started = any(name not in COMPARISON_FILES
+                  for area in ("staging", "work", "reports") for name in lake.listing(lake.folder(month, area)))
     if runs:
         state = "running"
     elif receipt:

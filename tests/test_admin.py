@@ -95,6 +95,15 @@ def test_status_shows_the_failing_check_of_a_failed_gate(lake):
     assert "gate FAILED: product_id unique: observed 2, expected 0" in admin.status_line(status)
 
 
+def test_a_month_whose_figures_a_later_month_made_is_still_waiting(lake):
+    from bottleneck.tasks import MonthFigures
+
+    write_tiny_month(lake, [ERP_ROW], [["101", 3, "product", "A"]], [[1, "101"]])
+    MonthFigures(month=AUGUST).run()  # what the report of 2020-09 does to compare itself with 2020-08
+    assert (lake / "work" / "2020" / "08" / "figures.json").exists()
+    assert admin.month_status(AUGUST)["state"] == "waiting", "the month itself never ran"
+
+
 def test_a_month_with_a_live_run_is_running_and_one_whose_run_died_is_not(lake, live_process):
     write_tiny_month(lake, [ERP_ROW], [["101", 3, "product", "A"]], [[1, "101"]])
     assert admin.month_status(AUGUST)["state"] == "waiting"
