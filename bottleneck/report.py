@@ -23,6 +23,8 @@ CHANGES_SHEET_COLUMNS = {"change": "Change", "product_id": "Product id", "sku": 
                          "before": "Before", "after": "After"}
 MONEY_COLUMNS = ("price", "revenue")
 TOP_PRODUCTS = 10
+SUMMARY_WIDTHS = (44, 26, 26, 26, 26, 60)  # the Summary sheet's columns, in characters
+LINE_POINTS = 15  # the height of one line of text in a row, in points
 PRICE_BINS = 20
 
 
@@ -151,9 +153,8 @@ def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor
     """What the readers act on first: the figures and their changes, a year at a glance, then the gate."""
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
-    sheet.set_column(0, 0, 44)
-    sheet.set_column(1, 4, 26)
-    sheet.set_column(5, 5, 60)
+    for column, width in enumerate(SUMMARY_WIDTHS):
+        sheet.set_column(column, column, width)
     sheet.write_string(0, 0, f"BottleNeck monthly report — {quality['month']}", formats["title"])
     previous = quality.get("previous_month")
     header = ["Figure", "This month", f"Previous month ({previous['month']})" if previous else "Previous month",
@@ -236,6 +237,11 @@ def _gate_tables(sheet, checks: list[dict], funnel: dict, first_row: int, format
     _header_row(sheet, row + 1, ["Check", "Result", "Observed", "Expected"], formats)
     for row, (name, status, observed, expected) in enumerate(wording.check_rows(checks), start=row + 2):
         # Wrapped, not cut: a check's name and an observed value with its detail run longer than a cell.
+        # The row is made tall enough for its longest cell: a spreadsheet does not grow it when printing,
+        # and the wrapped lines would run over the next check.
+        lines = max(math.ceil(len(text) / width) for text, width in
+                    ((name, SUMMARY_WIDTHS[0]), (_short(observed), SUMMARY_WIDTHS[2]), (_short(expected), SUMMARY_WIDTHS[3])))
+        sheet.set_row(row, LINE_POINTS * max(lines, 1))
         sheet.write_string(row, 0, name, formats["wrapped"])
         sheet.write_string(row, 1, status, formats.get(status))
         sheet.write_string(row, 2, _short(observed), formats["wrapped"])

@@ -205,3 +205,16 @@ def test_every_kind_of_cell_reads_back_as_written(titles):
         assert cells[7].value == (None if pd.isna(wine.stock_quantity) else wine.stock_quantity)
         assert cells[6].value == (None if pd.isna(wine.price_zscore) else pytest.approx(wine.price_zscore, abs=0))
     assert "€" in by_id[1][5].number_format and by_id[1][0].number_format == "General"
+
+
+def test_a_long_check_is_given_the_lines_it_wraps_to_and_never_runs_over_the_next():
+    long_check = {"name": "every row accounted for: raw = kept + rejected, per source " * 2, "level": "error",
+                  "status": "passed", "observed": 0, "expected": 0, "detail": ""}
+    table = wines()
+    quality = {**quality_of(table), "checks": [long_check, *CHECKS]}
+    book = openpyxl.load_workbook(io.BytesIO(report_workbook(quality, table, REJECTED, changes(table, None), 250.0, 1.0)))
+    sheet = book["Summary"]
+    row = next(cell.row for cell in sheet["A"] if cell.value == long_check["name"])
+    assert sheet.row_dimensions[row].height == 3 * report.LINE_POINTS  # 120 characters in a 44-wide column
+    assert (sheet.row_dimensions[row + 1].height or report.LINE_POINTS) == report.LINE_POINTS  # one line: the default
+
