@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -68,9 +69,32 @@ def measured(command: list[str], *, env: dict, cwd: Path, log: Path) -> tuple[fl
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, child.returncode
 
 
+RUNTIME_VENV = scale_month.OUT / "runtime-venv"
+REQUIREMENTS = ("setup.cfg", "pyproject.toml", "requirements/constraints.txt")
+
+
+def runtime_python() -> Path:
+    """The Python of a virtual environment holding the package and its runtime dependencies alone, as the
+    image and `pip install bottleneck` have them; made once, and again when the requirements change.
+
+    The development environment also holds the test and deployment tools, two of which Luigi imports
+    whenever they are installed (requests by moto, jsonschema by kubernetes-validate: about 0.2 s a
+    run), a cost no production run pays. The package itself is this tree (an editable install).
+    """
+    python = RUNTIME_VENV / "bin" / "python"
+    stamp = RUNTIME_VENV / "requirements.sha256"
+    wanted = hashlib.sha256(b"".join((REPO / name).read_bytes() for name in REQUIREMENTS)).hexdigest()
+    if not (python.exists() and stamp.exists() and stamp.read_text() == wanted):
+        shutil.rmtree(RUNTIME_VENV, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(RUNTIME_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "-c", str(REPO / "requirements" / "constraints.txt"), "-e", str(REPO)], check=True)
+        stamp.write_text(wanted)
+    return python
+
+
 def luigi_command() -> str:
-    beside = Path(sys.executable).parent / "luigi"
-    return str(beside) if beside.exists() else (shutil.which("luigi") or "luigi")
+    return str(runtime_python().parent / "luigi")
 
 
 def clean_env(**extra: str) -> dict:

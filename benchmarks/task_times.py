@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         env = run.clean_env(LUIGI_CONFIG_PATH=str(cfg), BOTTLENECK_LAKE=str(lake))
         if args.pythonpath:
             env["PYTHONPATH"] = args.pythonpath
-        command = [sys.executable, "-c", CHILD, "--module", "bottleneck", "RunMonth", "--month", args.month,
+        command = [str(run.runtime_python()), "-c", CHILD, "--module", "bottleneck", "RunMonth", "--month", args.month,
                    "--local-scheduler"]
         done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True)
         line = next((l for l in done.stdout.splitlines() if l.startswith("TASK_TIMES ")), None)

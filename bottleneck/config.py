@@ -1,9 +1,12 @@
 """The `[bottleneck]` section of luigi.cfg, and the Luigi defaults the pipeline cannot run without."""
+import configparser
 import datetime as dt
+import functools
 import os
 from zoneinfo import ZoneInfo
 
 import luigi
+import luigi.cmdline_parser
 import luigi.configuration
 
 DEFAULT_LAKE = "./lake"
@@ -56,6 +59,20 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
 
 
 def settings() -> bottleneck:
+    """The [bottleneck] options in force: made again only when luigi.cfg's section or the command line
+    changed, since every lake call reads them and making them costs Luigi a parse of each option."""
+    config = luigi.configuration.get_config()
+    try:  # interpolated, so that an option read from an environment variable follows it
+        section = tuple(config.items("bottleneck")) if config.has_section("bottleneck") else ()
+    except configparser.Error:
+        return bottleneck()  # Luigi's own error names the option it cannot read
+    # Luigi holds its config parser for the process, so its id stays its own; the command line's parser
+    # is held by the cache itself, so a new one never passes for an old one.
+    return _settings_of(id(config), section, luigi.cmdline_parser.CmdlineParser.get_instance())
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_of(config: int, section: tuple, command_line) -> bottleneck:
     return bottleneck()
 
 

@@ -48,8 +48,6 @@ LAYOUT = {
     "alert_eml": "alerts/{yyyy}/{mm}/{stamp}-alert.eml",
     # One record of every alert sent or written, read by `bottleneck-admin status`.
     "alert_record": "alerts/{yyyy}/{mm}/{stamp}-alert.json",
-    # The failed gate's checks, written when the quality gate stops a month.
-    "quality_failed": "work/{yyyy}/{mm}/quality_failed.json",
     # bottleneck.running: one marker a month and process while a run works on the month.
     "run_marker": "locks/{yyyy}/{mm}/run-{owner}.json",
     # bottleneck.admin reprocess: a month's former reports, and the record of why they were replaced.

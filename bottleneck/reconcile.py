@@ -13,6 +13,8 @@ import backoff
 import duckdb
 import pandas as pd
 
+from bottleneck import tables
+
 SOURCE_FILES = {"erp": "erp.xlsx", "web": "web.xlsx", "liaison": "liaison.xlsx"}
 KEYS = {"erp": "product_id", "web": "sku", "liaison": "product_id"}
 JOIN_RULE = "no match in the inner join of erp, liaison and web"
@@ -122,14 +124,15 @@ def products_sql() -> str:
 @backoff.on_exception(backoff.expo, duckdb.IOException, max_tries=4)
 def reconciled(staged: dict[str, pd.DataFrame]) -> Reconciliation:
     """The month's products, every row a rule dropped (with the rule), and the row-count funnel."""
-    connection = duckdb.connect()
+    # A cursor of the process's database: its registrations and temporary views are its own, and go with it.
+    connection = tables.connection().cursor()
     try:
         for source, table in staged.items():
             connection.register(f"staged_{source}", table)
         funnel = {source: [{"stage": "raw", "rows": len(table)}] for source, table in staged.items()}
         rejected = []
         for rule in RULES:
-            connection.execute(f"CREATE VIEW {rule.view} AS {rule_sql(rule)}")
+            connection.execute(f"CREATE TEMP VIEW {rule.view} AS {rule_sql(rule)}")
             rejected.append(connection.execute(
                 f"SELECT ? AS source_file, source_row, CAST({KEYS[rule.source]} AS VARCHAR) AS key, ? AS rule "
                 f"FROM {rule.after} ANTI JOIN {rule.view} USING (source_row) ORDER BY source_row",
@@ -137,7 +140,7 @@ def reconciled(staged: dict[str, pd.DataFrame]) -> Reconciliation:
             ).df())
             rows = connection.execute(f"SELECT count(*) FROM {rule.view}").fetchone()[0]
             funnel[rule.source].append({"stage": rule.name, "rows": rows})
-        connection.execute(f"CREATE TABLE products AS {products_sql()}")
+        connection.execute(f"CREATE TEMP TABLE products AS {products_sql()}")
         losses = connection.execute(sql("join_losses")).df()
         losses = pd.DataFrame({
             "source_file": losses["source"].map(SOURCE_FILES), "source_row": losses["source_row"],

@@ -34,3 +34,22 @@ def test_a_backfill_starting_before_2000_01_is_refused_naming_the_month(tmp_path
     assert result.returncode == 5, result.stderr[-2000:]  # Luigi's scheduling error: nothing ran
     assert "month 1999-11 is outside 2000-01.." in result.stderr
     assert not (tmp_path / "lake").exists()
+
+
+def test_settings_follow_luigi_cfg_its_environment_variables_and_the_command_line(luigi_options, monkeypatch):
+    import luigi.cmdline_parser
+
+    luigi_options("bottleneck", "premium_zscore", "2.5")
+    assert config.settings().premium_zscore == 2.5
+    luigi_options("bottleneck", "premium_zscore", "3")
+    assert config.settings().premium_zscore == 3.0
+    monkeypatch.setenv("ZSCORE_OF_TEST", "1.5")
+    luigi_options("bottleneck", "premium_zscore", "${ZSCORE_OF_TEST}")
+    assert config.settings().premium_zscore == 1.5
+    monkeypatch.setenv("ZSCORE_OF_TEST", "1.75")
+    assert config.settings().premium_zscore == 1.75
+    with luigi.cmdline_parser.CmdlineParser.global_instance(["RunMonth", "--bottleneck-premium-zscore", "4"]):
+        assert config.settings().premium_zscore == 4.0
+    with luigi.cmdline_parser.CmdlineParser.global_instance(["RunMonth", "--bottleneck-premium-zscore", "5"]):
+        assert config.settings().premium_zscore == 5.0
+    assert config.settings().premium_zscore == 1.75
