@@ -1,12 +1,11 @@
 """The month's deliverables read back as their readers get them: CSVs, workbook and quality.json must agree."""
-import csv
-import io
 import json
 from decimal import Decimal
 
 import fastexcel
 
 from bottleneck.quality import ERROR, Check
+from bottleneck.report import csv_columns
 from bottleneck.tables import connection
 
 CENTS = Decimal("0.01")
@@ -14,8 +13,11 @@ SUMMARY_FIGURES = {"Products": "products", "Premium wines": "premium", "Ordinary
                    "Turnover": "turnover"}
 
 
-def _csv_rows(data: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+def _columns(files: dict[str, bytes], name: str, columns: tuple[str, ...]) -> dict[str, list[str]]:
+    try:
+        return csv_columns(files[name], columns)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 def _summary_figures(workbook: bytes) -> dict:
@@ -45,21 +47,26 @@ def _plain(value):
 def deliverable_checks(files: dict[str, bytes]) -> list[Check]:
     """Each figure of quality.json against the CSVs and the workbook, to the cent."""
     quality = json.loads(files["quality.json"])
-    premium, ordinary = _csv_rows(files["premium_wines.csv"]), _csv_rows(files["ordinary_wines.csv"])
+    try:
+        premium, ordinary = (_columns(files, name, ("product_id", "revenue"))
+                             for name in ("premium_wines.csv", "ordinary_wines.csv"))
+        rejected = _columns(files, "rejected_rows.csv", ("source_row",))
+    except ValueError as error:
+        return [_agrees("each CSV parses, every row as wide as its header", str(error), "yes")]
     turnover = (Decimal(quality["turnover_cents"]) / 100).quantize(CENTS)
     summary = _summary_figures(files["report.xlsx"])
     summary_turnover = summary.get("turnover")
     return [
-        _agrees("premium_wines.csv rows = quality.json premium", len(premium), quality["premium"]),
-        _agrees("ordinary_wines.csv rows = quality.json ordinary", len(ordinary), quality["ordinary"]),
+        _agrees("premium_wines.csv rows = quality.json premium", len(premium["product_id"]), quality["premium"]),
+        _agrees("ordinary_wines.csv rows = quality.json ordinary", len(ordinary["product_id"]), quality["ordinary"]),
         _agrees("distinct product_id of the CSVs = quality.json products",
-                len({row["product_id"] for row in premium + ordinary}), quality["products"]),
+                len({*premium["product_id"], *ordinary["product_id"]}), quality["products"]),
         _agrees("revenue summed over the CSVs = quality.json turnover",
-                sum((Decimal(row["revenue"]) for row in premium + ordinary), Decimal(0)).quantize(CENTS), turnover),
+                sum(map(Decimal, premium["revenue"] + ordinary["revenue"]), Decimal(0)).quantize(CENTS), turnover),
         _agrees("quality.json turnover = its turnover_cents", Decimal(repr(quality["turnover"])).quantize(CENTS),
                 turnover),
         _agrees("rejected_rows.csv rows = rows the quality.json funnel dropped",
-                len(_csv_rows(files["rejected_rows.csv"])),
+                len(rejected["source_row"]),
                 sum(stages[0]["rows"] - stages[-1]["rows"] for source, stages in quality["funnel"].items()
                     if source != "products")),
         _agrees("report.xlsx Summary: products, premium, ordinary = quality.json",

@@ -1,4 +1,5 @@
 """The month's deliverables: the Excel workbook and the CSVs, with text never read as a formula."""
+import csv
 import datetime as dt
 import io
 import math
@@ -69,6 +70,22 @@ def _csv_bytes(table: pd.DataFrame, cells: dict[str, str]) -> bytes:
     # empty text as "".
     select = ", ".join(f'{cell} AS "{name}"' for name, cell in cells.items())
     return copied_bytes(table, select, "FORMAT csv, HEADER, NEW_LINE '\\r\\n'")
+
+
+def csv_columns(data: bytes, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Columns of a CSV as its readers' tools parse it (Python's csv module, not the writer), by name,
+    each cell as its text; every row must have the header's width (ValueError naming the row otherwise)."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    header = next(rows, [])
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise ValueError(f"no column {', '.join(missing)} in the header {header}")
+    body = list(rows)
+    short = next((number for number, row in enumerate(body, start=2) if len(row) != len(header)), None)
+    if short is not None:
+        raise ValueError(f"row {short} has {len(body[short - 2])} fields, the header {len(header)}")
+    positions = {name: header.index(name) for name in names}
+    return {name: [row[position] for row in body] for name, position in positions.items()}
 
 
 def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame, change_table: pd.DataFrame,

@@ -58,3 +58,14 @@ def test_rejected_rows_that_disagree_with_the_funnel_are_caught():
     files["rejected_rows.csv"] = b"\r\n".join(files["rejected_rows.csv"].split(b"\r\n")[:-2]) + b"\r\n"
     check = failed(files)["rejected_rows.csv rows = rows the quality.json funnel dropped"]
     assert (check.observed, check.expected) == (0, 1)
+
+
+def test_a_csv_row_that_is_not_as_wide_as_its_header_fails_the_check_naming_file_and_row():
+    files = month_files()
+    lines = files["ordinary_wines.csv"].split(b"\r\n")
+    lines[1] = lines[1].rpartition(b",")[0]
+    files["ordinary_wines.csv"] = b"\r\n".join(lines)
+    check, = deliverable_checks(files)
+    assert not check.passed
+    assert check.observed == "ordinary_wines.csv: row 2 has 8 fields, the header 9"
+

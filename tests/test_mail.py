@@ -159,6 +159,21 @@ def test_the_month_email_is_made_from_the_stored_files():
     assert set(attachments_of(message)) == {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "changes.csv"}
 
 
+def test_the_month_emails_top_wines_are_the_top_of_every_row_of_both_csvs():
+    header = b"product_id,sku,post_title,price,total_sales,revenue\r\n"
+    ordinary = [(4100 + n, f"Ordinary {n}", [5.0, 40.0, 40.0, 12.5, 99.9][n % 5] * (n % 3 + 1)) for n in range(30)]
+    premium = [(4900, "Premium low", 1.0), (4901, "Premium high", 150.0)]
+    def rows(wines):
+        return header + b"".join(f"{pid},1,{title},1.00,1,{revenue:.2f}\r\n".encode() for pid, title, revenue in wines)
+    reports = {"quality.json": json.dumps(QUALITY).encode(), "premium_wines.csv": rows(premium),
+               "ordinary_wines.csv": rows(ordinary), "changes.csv": b"change,product_id,sku,wine,before,after\r\n",
+               "report.xlsx": b"PK"}
+    text, _ = bodies(parsed(mail.month_report_email(reports, sender="a@b.test", receivers=["c@d.test"])))
+    top = text[text.index("Top 10 wines"):text.index("New premium wines")].splitlines()[2:12]
+    expected = sorted(ordinary + premium, key=lambda wine: (-round(wine[2], 2), wine[0]))[:10]
+    assert [line.split("  ")[1].strip() for line in top] == [title for _, title, _ in expected]
+
+
 def test_alert_names_month_task_error_log_and_rerun_command():
     message = parsed(mail.alert_email(
         month="2024-05", task="QualityReport(month=2024-05)", error="QualityGateError: <script>x</script> failed",

@@ -80,6 +80,16 @@ def test_the_csv_keeps_carriage_returns_inside_their_row_and_rounds_to_the_cent(
     assert rows[1][6] == "" and rows[2][6] == f"{table['price_zscore'][1]:.4f}"
 
 
+def test_csv_columns_reads_what_the_csv_holds_row_for_row():
+    titles = ('Ch\u00e2teau "X", 2016\r\nsecond line', "\rReturn", "plain")
+    columns = report.csv_columns(wines_csv(wines(titles)), ("post_title", "revenue"))
+    assert columns == {"post_title": [titles[0], "'\rReturn", "plain"], "revenue": ["72.60", "102.90", "900.00"]}
+    with pytest.raises(ValueError, match="row 3 has 8 fields, the header 9"):
+        report.csv_columns(b"\r\n".join(wines_csv(wines()).split(b"\r\n")[:2] + [b"1,2,3,4,5,6,7,8"]), ("sku",))
+    with pytest.raises(ValueError, match="no column wine in the header"):
+        report.csv_columns(wines_csv(wines()), ("wine",))
+
+
 def open_workbook(table, previous=None):
     data = report_workbook(quality_of(table, previous), table.sort_values("revenue"), REJECTED,
                            changes(table, previous), 250.0, 1.0)
