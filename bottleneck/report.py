@@ -80,12 +80,14 @@ def csv_columns(data: bytes, names: tuple[str, ...]) -> dict[str, list[str]]:
     missing = [name for name in names if name not in header]
     if missing:
         raise ValueError(f"no column {', '.join(missing)} in the header {header}")
-    body = list(rows)
-    short = next((number for number, row in enumerate(body, start=2) if len(row) != len(header)), None)
-    if short is not None:
-        raise ValueError(f"row {short} has {len(body[short - 2])} fields, the header {len(header)}")
-    positions = {name: header.index(name) for name in names}
-    return {name: [row[position] for row in body] for name, position in positions.items()}
+    positions = [header.index(name) for name in names]
+    columns = [[] for _ in names]
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ValueError(f"row {number} has {len(row)} fields, the header {len(header)}")
+        for column, position in zip(columns, positions):
+            column.append(row[position])
+    return dict(zip(names, columns))
 
 
 def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame, change_table: pd.DataFrame,
