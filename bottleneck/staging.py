@@ -32,7 +32,9 @@ def staged_table(source: str, data: bytes, file: str, max_file_mb: float, max_un
 def normalised_ids(ids: pd.Series) -> pd.Series:
     """Ids as text: '15298', whether exported as 15298, 15298.0, '15298.0' or ' 15298 '; blank is None."""
     text = ids.astype("string").str.strip()
-    whole = text.str.match(WHOLE_NUMBER_TEXT).fillna(False).astype(bool)
+    # Only a text with a point can be a whole number written as a decimal: the pattern is matched on those.
+    whole = text.str.contains(".", regex=False).fillna(False).astype(bool)
+    whole[whole] = text[whole].str.match(WHOLE_NUMBER_TEXT).fillna(False).astype(bool)
     text[whole] = text[whole].str.split(".").str[0].str.lstrip("+")
     return text.astype(object).where(text.notna() & (text != ""), None)
 
