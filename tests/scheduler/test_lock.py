@@ -94,8 +94,10 @@ def write_reports(month: dt.date) -> None:
                "checks": []}
     import json
 
-    files = {"report_xlsx": b"PK-not-really", "premium_csv": b"a\n", "ordinary_csv": b"b\n",
-             "rejected_csv": b"c\n", "changes_csv": b"change\n", "quality_json": json.dumps(quality).encode()}
+    wines = b"product_id,sku,post_title,price,total_sales,revenue\r\n"
+    files = {"report_xlsx": b"PK-not-really", "premium_csv": wines + b"1,11,Premium,90.00,1,90.00\r\n",
+             "ordinary_csv": wines + b"2,12,Ordinary,9.00,1,9.00\r\n", "rejected_csv": b"source_file\r\n",
+             "changes_csv": b"change\r\n", "quality_json": json.dumps(quality).encode()}
     for dataset, data in files.items():
         lake.write_bytes(lake.target(month, dataset), data)
 
