@@ -97,8 +97,8 @@ MUTANTS = [
            "(Decimal(deviations) / (count * count)).sqrt()", "Decimal premium check on the population deviation"),
     Mutant("bottleneck/quality.py", "return pd.Series([cent > floor for", "return pd.Series([cent >= floor for",
            "Decimal premium check: > threshold becomes >="),
-    Mutant("bottleneck/deliverables.py", "len(premium), quality[\"premium\"]", "quality[\"premium\"], quality[\"premium\"]",
-           "deliverables check compares quality.json with itself"),
+    Mutant("bottleneck/deliverables.py", "len(premium[\"product_id\"]), quality[\"premium\"]",
+           "quality[\"premium\"], quality[\"premium\"]", "deliverables check compares quality.json with itself"),
 ]
 
 
