@@ -7,7 +7,7 @@
 #     docker build --target scheduler -t bottleneck-luigid .
 ARG BASE=python:3.12-slim
 
-# ---- build: resolve and install into a virtual environment, then strip what never runs ----
+# ---- build: resolve and install into a virtual environment, then remove what never runs ----
 FROM ${BASE} AS build-base
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -16,23 +16,42 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 # A venv rather than the base's site-packages: the same COPY works whatever path the base uses.
 RUN python -m venv /opt/venv
-# Dependencies before the code, read from the package's own metadata, so that a code change
-# rebuilds only the last layers. The exact versions come from the constraints file.
-COPY pyproject.toml setup.cfg requirements/constraints.txt docker/slim-venv.sh ./
+# The exact versions of every dependency.
+COPY requirements/constraints.txt ./
+
+# numpy without BLAS or LAPACK: the wheel's OpenBLAS is 28 MB of the image, and the pipeline multiplies
+# no matrices. Built once per numpy version (the pin in constraints.txt), in a stage of its own; the
+# compilers stay here. Python's headers come with the official python images, from Debian otherwise.
+FROM build-base AS numpy
+# hadolint ignore=DL3008
+RUN include=$(python -c 'import sysconfig; print(sysconfig.get_paths()["include"])') \
+ && apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends gcc g++ \
+ && { [ -f "$include/Python.h" ] || apt-get install -y -qq --no-install-recommends python3-dev; } \
+ && rm -rf /var/lib/apt/lists/*
+# pip 23.1 or later: an older one keeps only the last of repeated --config-settings keys.
+RUN /opt/venv/bin/pip install -q 'pip>=23.1' \
+ && /opt/venv/bin/pip wheel --no-deps --no-binary numpy -w /wheels "$(grep -i '^numpy==' constraints.txt)" \
+      --config-settings=setup-args=-Dblas=none --config-settings=setup-args=-Dlapack=none
 
 # luigid's venv: the requirements of the extra `scheduler` alone (luigi, SQLAlchemy for the task
 # history, prometheus_client for /metrics).
 FROM build-base AS build-scheduler
+COPY setup.cfg docker/slim-venv.sh ./
 RUN python -c "import configparser; c = configparser.ConfigParser(); c.read('setup.cfg'); print(c['options.extras_require']['scheduler'])" > requirements.txt \
  && /opt/venv/bin/pip install -c constraints.txt -r requirements.txt \
  && sh slim-venv.sh
 
 # The pipeline's venv: the package and its install_requires, no scheduler extra.
 FROM build-base AS build
+COPY --from=numpy /wheels /wheels
+# Dependencies before the code, read from the package's own metadata, so that a code change
+# rebuilds only the last layers.
+COPY pyproject.toml setup.cfg ./
 RUN python -c "import configparser; c = configparser.ConfigParser(); c.read('setup.cfg'); print(c['options']['install_requires'])" > requirements.txt \
- && /opt/venv/bin/pip install -c constraints.txt -r requirements.txt
+ && /opt/venv/bin/pip install -c constraints.txt -r requirements.txt /wheels/numpy-*.whl
 # README.md is the long description; the lone setup.cfg keeps the wildcard valid while it is absent.
-COPY setup.cfg README.md* ./
+COPY setup.cfg README.md* docker/slim-venv.sh ./
 COPY bottleneck ./bottleneck
 RUN /opt/venv/bin/pip install --no-deps -c constraints.txt . \
  && sh slim-venv.sh
