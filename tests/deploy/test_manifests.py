@@ -96,8 +96,9 @@ def check_cronjob(docs, *, schedule, time_zone, secret_name, scheduler, image) -
     return cfg
 
 
-def check_luigid(docs: list[dict]) -> None:
-    """luigid: the workers' scheduler_host is its Service; state and history on its PVC; metrics on."""
+def check_luigid(docs: list[dict], *, image: str) -> None:
+    """luigid: its own image; the workers' scheduler_host is its Service; state and history on its PVC;
+    metrics on."""
     service, deployment = find(docs, "Service", "scheduler"), find(docs, "Deployment", "scheduler")
     cfg = luigi_cfg(find(docs, "ConfigMap"))
     assert cfg.get("core", "scheduler_host") == service["metadata"]["name"]
@@ -107,6 +108,7 @@ def check_luigid(docs: list[dict]) -> None:
     assert all(template["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items())
     assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
     c = container(template, "luigid")
+    assert c["image"] == image
     assert_hardened(template, c)
     command = c["command"]
     assert command[0] == "luigid" and command[command.index("--port") + 1] == str(c["ports"][0]["containerPort"])
@@ -202,7 +204,7 @@ def test_kustomized_cronjob_runs_the_month_hardened_against_luigid(kustomized):
     assert all(doc["metadata"]["namespace"] == "bottleneck" for doc in docs)
     check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name="bottleneck-secrets",
                   scheduler=("bottleneck-luigid", 8082), image="ghcr.io/example/bottleneck:1.0.0")
-    check_luigid(docs)
+    check_luigid(docs, image="ghcr.io/example/bottleneck-luigid:1.0.0")
 
 
 def test_kustomized_luigid_has_its_own_identity_and_admits_only_the_pipeline(kubectl, kustomized):
@@ -244,8 +246,17 @@ def test_chart_default_rendering_is_valid_and_matches_the_plain_manifests(render
     cfg = check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name="bottleneck",
                         scheduler=("bottleneck-luigid", 8082), image="ghcr.io/example/bottleneck:1.0.0")
     assert cfg.get("bottleneck", "lake") == "s3://bottleneck-lake/reports"
-    check_luigid(docs)
+    check_luigid(docs, image="ghcr.io/example/bottleneck-luigid:1.0.0")
     assert not [d for d in docs if d["kind"] == "Job" and "helm.sh/hook" not in d["metadata"].get("annotations", {})]
+
+
+def test_chart_runs_luigid_from_its_own_image_and_the_pipeline_from_its_own(render_chart):
+    docs, _ = render_chart(sets={"image.tag": "2.0.0", "scheduler.image.repository": "registry.example.org/luigid",
+                                 "scheduler.image.tag": "2.0.1", "scheduler.image.pullPolicy": "Always"})
+    luigid = container(find(docs, "Deployment", "scheduler")["spec"]["template"], "luigid")
+    assert (luigid["image"], luigid["imagePullPolicy"]) == ("registry.example.org/luigid:2.0.1", "Always")
+    report = container(find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"])
+    assert (report["image"], report["imagePullPolicy"]) == ("ghcr.io/example/bottleneck:2.0.0", "IfNotPresent")
 
 
 def test_chart_luigid_has_its_own_identity_and_a_network_policy_by_default(render_chart, validate):

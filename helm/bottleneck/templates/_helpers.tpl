@@ -30,8 +30,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: bottleneck
 {{- end }}
 
+{{/* repository:tag of an image value and the chart; the tag defaults to the chart's appVersion. */}}
+{{- define "bottleneck.imageRef" -}}
+{{- $image := index . 0 }}
+{{- printf "%s:%s" $image.repository (default (index . 1).Chart.AppVersion $image.tag) }}
+{{- end }}
+
+{{/* The pipeline's image (report, backfill, helm test). */}}
 {{- define "bottleneck.image" -}}
-{{ printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{ include "bottleneck.imageRef" (list .Values.image .) }}
 {{- end }}
 
 {{- define "bottleneck.serviceAccountName" -}}
