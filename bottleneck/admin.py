@@ -24,7 +24,7 @@ import luigi.configuration
 import bottleneck
 from bottleneck import alerts, cli, config, lake, mail, running
 from bottleneck.errors import DeliveryError, LakeError, MissingSourceError, PipelineError
-from bottleneck.tasks import ReportMonth
+from bottleneck.tasks import ReportMonth, month_records
 
 # A month in one of these needs nothing from the operator; any other makes `status` exit 1.
 FINE = ("done", "running")
@@ -62,8 +62,8 @@ def _json_of(month: dt.date, dataset: str) -> dict | None:
 
 def recorded_raw(month: dt.date) -> dict[str, str]:
     """The sha256 of each raw export as recorded when the month ran: the report's record, else the manifest's."""
-    quality = _json_of(month, "quality_json") or {}
-    files = quality.get("raw_files") or _json_of(month, "raw_manifest") or {}
+    records = [record for _, record in month_records(month) if record]  # the manifest's, then the report's
+    files = records[-1] if records else {}
     return {source: files[source]["sha256"] for source in lake.SOURCES if source in files}
 
 
