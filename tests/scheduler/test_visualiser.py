@@ -32,13 +32,18 @@ def headless(browser: str, url: str, *output: str) -> subprocess.CompletedProces
             capture_output=True, text=True, timeout=120)
 
 
-def test_graph_page_of_a_finished_month_shows_every_task_done(luigid, local_lake, tmp_path):
-    browser = chromium()
+def run_month_through(luigid, local_lake, tmp_path) -> None:
+    """MONTH's exports written and the month run to its end with luigid as its scheduler."""
     runs.write_months(MONTH)
     config = tmp_path / "luigi.cfg"
     config.write_text(luigid.luigi_cfg())
     done = runs.run(["RunMonth", "--month", MONTH], runs.environment(str(local_lake), config), tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_graph_page_of_a_finished_month_shows_every_task_done(luigid, local_lake, tmp_path):
+    browser = chromium()
+    run_month_through(luigid, local_lake, tmp_path)
 
     root = RunMonth(month=runs.month_of(MONTH))
     page = f"{luigid.url}static/visualiser/index.html#tab=graph&taskId={root.task_id}"
@@ -65,11 +70,7 @@ def test_task_list_shows_the_status_messages_of_a_month(luigid, local_lake, tmp_
     from bottleneck.tasks import ClassifiedWines, MonthInputs, QualityReport, RawManifest, ReconciledProducts
 
     browser = chromium()
-    runs.write_months(MONTH)
-    config = tmp_path / "luigi.cfg"
-    config.write_text(luigid.luigi_cfg())
-    done = runs.run(["RunMonth", "--month", MONTH], runs.environment(str(local_lake), config), tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_month_through(luigid, local_lake, tmp_path)
 
     page = f"{luigid.url}static/visualiser/index.html#tab=tasks&length=50"
     dump = headless(browser, page, "--dump-dom")
