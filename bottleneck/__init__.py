@@ -7,6 +7,7 @@ imported. Were that probe to find this package it would fail (no `__version__` y
 version) or, worse, call into it (a recent one). So the probe is refused with an ImportError, which
 pandas reads as "Bottleneck is not installed", and pandas keeps its own numpy code paths.
 """
+import gc
 import sys
 
 __version__ = "1.0.0"
@@ -23,6 +24,12 @@ def _probed_by_pandas() -> bool:
 
 if _probed_by_pandas():
     raise ImportError("this 'bottleneck' is the wine report pipeline, not the Bottleneck numerical library")
+
+# The imports below make some 150,000 objects that the cyclic garbage collector tracks and that live as
+# long as the process: it would walk them again and again while they are made, and at every full
+# collection after (0.07 s a run). It is paused while they are made, then they are frozen out of its reach.
+_collecting = gc.isenabled()
+gc.disable()
 
 if "pandas" not in sys.modules:
     # pandas' probe would find this half-imported module in sys.modules and read its version:
@@ -62,3 +69,7 @@ from bottleneck.tasks import (  # noqa: E402,F401
     StagedLiaison,
     StagedWeb,
 )
+
+gc.freeze()
+if _collecting:
+    gc.enable()

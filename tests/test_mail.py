@@ -115,6 +115,23 @@ def test_report_email_files_arrive_unchanged():
     assert types["premium_wines.csv"] == "text/csv"
 
 
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 114, 1000])
+def test_attachments_are_the_parts_email_itself_makes_and_the_eml_is_the_message(size):
+    files = {"report.xlsx": (bytes(range(256)) * 4)[:size], "premium_wines.csv": ATTACHMENTS["premium_wines.csv"]}
+    message = mail.report_email(QUALITY, files, sender="reports@bottleneck.test", receivers=["pm@bottleneck.test"])
+    for part in message.iter_attachments():
+        expected = email.message.EmailMessage()
+        expected.set_content(files[part.get_filename()], part.get_content_maintype(), part.get_content_subtype(),
+                             disposition="attachment", filename=part.get_filename())
+        assert bytes(part) == bytes(expected)
+    assert mail.eml_bytes(message) == bytes(message)
+
+
+def test_the_eml_keeps_every_line_ending_as_email_writes_it():
+    message = email.message_from_bytes(b"Subject: x\r\n\r\nCR\rCRLF\r\nLF\nend", policy=email.policy.default)
+    assert mail.eml_bytes(message) == bytes(message)
+
+
 def test_without_a_previous_month_the_email_says_why():
     quality = {**QUALITY, **comparison(CURRENT, EARLIER[:1])}
     text, page = bodies(parsed(report_message(quality=quality)))

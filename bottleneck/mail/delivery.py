@@ -13,7 +13,7 @@ import backoff
 
 from bottleneck import lake
 from bottleneck.errors import DeliveryError
-from bottleneck.mail.message import ATTACHMENTS, month_report_email
+from bottleneck.mail.message import ATTACHMENTS, eml_bytes, month_report_email
 from bottleneck.mail.settings import SmtpSettings, report_receivers, sender, smtp_settings
 
 # A child of Luigi's interface logger, so that these lines show wherever Luigi's own do.
@@ -164,7 +164,7 @@ def deliver(message: EmailMessage, recipients: list[str], month: dt.date, eml_da
     }
     if not settings.host:
         eml = lake.target(month, eml_dataset, **fields)
-        lake.write_bytes(eml, bytes(message))
+        lake.write_bytes(eml, eml_bytes(message))
         logger.info("no [smtp] host configured: email %r written to %s", message["Subject"], eml.path)
         record.update(transport="eml", path=eml.path)
     else:

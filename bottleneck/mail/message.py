@@ -1,4 +1,5 @@
 """The month's emails as messages: the readers' report, written for them, and the operators' technical alert."""
+import binascii
 import csv
 import datetime as dt
 import heapq
@@ -7,6 +8,8 @@ import io
 import json
 import secrets
 from dataclasses import dataclass
+from email.contentmanager import ContentManager
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -24,6 +27,7 @@ MIME_TYPES = {
 }
 RERUN = "bottleneck-run RunMonth --month {month}"
 TOP_WINES = 10
+BASE64_LINE_BYTES = 57  # encoded as 76 characters, the longest line RFC 2045 allows
 CHANGES_SHOWN = 25
 
 
@@ -201,9 +205,44 @@ def report_email(quality: dict, attachments: dict[str, bytes], *, sender: str, r
     for name, data in attachments.items():
         maintype, subtype = MIME_TYPES.get(name[name.rfind("."):], ("application", "octet-stream"))
         # Bytes are base64-encoded whatever their type, so a CSV keeps its line endings and encoding.
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name,
+                               content_manager=_ATTACHMENTS)
     _random_boundaries(message)
     return message
+
+
+def _set_attachment(part: EmailMessage, data: bytes, maintype: str, subtype: str, filename: str) -> None:
+    """The part email's own handler makes of bytes: base64 in lines of 76 characters (57 bytes each).
+    Its encoder decodes and appends each line in Python; here the lines are joined as bytes (0.2 ->
+    0.1 s for the 17 MB of a month a hundred times the size of a real one)."""
+    part["Content-Type"] = f"{maintype}/{subtype}"
+    lines = [data[start:start + BASE64_LINE_BYTES] for start in range(0, len(data), BASE64_LINE_BYTES)]
+    part.set_payload(b"".join(map(binascii.b2a_base64, lines)).decode("ascii"))
+    part["Content-Transfer-Encoding"] = "base64"
+    part["Content-Disposition"] = "attachment"
+    part.set_param("filename", filename, header="Content-Disposition")
+
+
+_ATTACHMENTS = ContentManager()
+_ATTACHMENTS.add_set_handler(bytes, _set_attachment)
+
+
+class _PartGenerator(BytesGenerator):
+    """email's generator, writing a part's body at once rather than a line at a time (0.2 s for the
+    17 MB message of a month a hundred times the size of a real one)."""
+
+    def _write_lines(self, lines: str) -> None:
+        if "\r" in lines:
+            super()._write_lines(lines)
+        else:  # every line end is then a \n, which the generator's own line ending replaces
+            self.write(lines.replace("\n", self._NL))
+
+
+def eml_bytes(message: EmailMessage) -> bytes:
+    """The message as an .eml file holds it: the bytes of bytes(message)."""
+    out = io.BytesIO()
+    _PartGenerator(out, mangle_from_=False, policy=message.policy).flatten(message)
+    return out.getvalue()
 
 
 def _random_boundaries(message: EmailMessage) -> None:
