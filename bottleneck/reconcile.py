@@ -128,26 +128,34 @@ def products_sql() -> str:
 
 
 @backoff.on_exception(backoff.expo, duckdb.IOException, max_tries=4)
-def reconciled(staged: dict[str, pd.DataFrame]) -> Reconciliation:
-    """The month's products, every row a rule dropped (with the rule), and the row-count funnel."""
+def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
+    """The month's products, every row a rule dropped (with the rule), and the row-count funnel.
+
+    Each staged table is a DataFrame or the path of its Parquet file, which DuckDB reads itself (a
+    DataFrame's text columns are Python objects, which DuckDB converts one at a time)."""
     # A cursor of the process's database: its registrations and temporary tables are its own, and go with
     # it. Each rule's rows are a table, not a view: a chain of views would be evaluated again from the
     # staged tables by every later rule.
     connection = tables.connection().cursor()
     try:
+        funnel = {}
         for source, table in staged.items():
-            connection.register(f"staged_{source}", table)
-        funnel = {source: [{"stage": "raw", "rows": len(table)}] for source, table in staged.items()}
+            if isinstance(table, str):
+                rows = connection.execute(f"CREATE TEMP TABLE staged_{source} AS SELECT * FROM read_parquet(?)",
+                                          [table]).fetchone()[0]
+            else:
+                connection.register(f"staged_{source}", table)
+                rows = len(table)
+            funnel[source] = [{"stage": "raw", "rows": rows}]
         connection.execute("CREATE TEMP TABLE rejected (source_file VARCHAR, source_row BIGINT, key VARCHAR, "
                            "rule VARCHAR, step INTEGER)")
         for step, rule in enumerate(RULES):
-            connection.execute(f"CREATE TEMP TABLE {rule.view} AS {rule_sql(rule)}")
+            rows = connection.execute(f"CREATE TEMP TABLE {rule.view} AS {rule_sql(rule)}").fetchone()[0]
             connection.execute(
                 f"INSERT INTO rejected SELECT ?, source_row, CAST({KEYS[rule.source]} AS VARCHAR), ?, ? "
                 f"FROM {rule.after} ANTI JOIN {rule.view} USING (source_row)",
                 [SOURCE_FILES[rule.source], rule.name, step],
             )
-            rows = connection.execute(f"SELECT count(*) FROM {rule.view}").fetchone()[0]
             funnel[rule.source].append({"stage": rule.name, "rows": rows})
         connection.execute(f"CREATE TEMP TABLE products AS {products_sql()}")
         files = " ".join(f"WHEN '{source}' THEN '{file}'" for source, file in SOURCE_FILES.items())

@@ -1,7 +1,9 @@
 """Tables to and from Parquet bytes, through DuckDB (so no Arrow library is needed)."""
+import contextlib
 import functools
 import os
 import tempfile
+from collections.abc import Iterator
 
 import duckdb
 import pandas as pd
@@ -38,8 +40,16 @@ def copied_bytes(table: pd.DataFrame, select: str, options: str) -> bytes:
 
 
 def table_from_parquet(data: bytes) -> pd.DataFrame:
+    with parquet_files({"table": data}) as paths:
+        return connection().execute("SELECT * FROM read_parquet(?)", [paths["table"]]).df()
+
+
+@contextlib.contextmanager
+def parquet_files(tables: dict[str, bytes]) -> Iterator[dict[str, str]]:
+    """Parquet bytes as files, by name, for DuckDB to read where they are while the context lasts."""
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "table.parquet")
-        with open(path, "wb") as stream:
-            stream.write(data)
-        return connection().execute(f"SELECT * FROM read_parquet('{path}')").df()
+        paths = {name: os.path.join(folder, f"{name}.parquet") for name in tables}
+        for name, data in tables.items():
+            with open(paths[name], "wb") as stream:
+                stream.write(data)
+        yield paths

@@ -21,7 +21,7 @@ from bottleneck.reconcile import reconciled
 from bottleneck.reference import reference
 from bottleneck.report import changes_csv, rejected_csv, report_workbook, wines_csv
 from bottleneck.staging import staged_table
-from bottleneck.tables import parquet_bytes, table_from_parquet
+from bottleneck.tables import parquet_bytes, parquet_files, table_from_parquet
 
 EARLIEST_MONTH = dt.date(2000, 1, 1)
 
@@ -260,7 +260,9 @@ class ReconciledProducts(MonthTask):
         return {name: self.target(name) for name in ("products", "rejected_rows", "funnel")}
 
     def run(self):
-        result = reconciled(_staged_tables(self))
+        staged = self.input()["staged"]
+        with parquet_files({source: lake.read_bytes(staged[source]) for source in lake.SOURCES}) as paths:
+            result = reconciled(paths)
         outputs = self.output()
         lake.write_bytes(outputs["products"], parquet_bytes(result.products))
         lake.write_bytes(outputs["rejected_rows"], parquet_bytes(result.rejected_rows))

@@ -1,8 +1,11 @@
 """Every cleaning rule of reconcile.RULES as DuckDB runs it, the join, the rejected rows and the funnel."""
 from decimal import Decimal
 
+import pandas as pd
+
 from bottleneck.reconcile import DUPLICATE_RULE, JOIN_RULE, RULES, products_sql, reconciled, rule_sql
 from bottleneck.staging import required_columns
+from bottleneck.tables import parquet_bytes, parquet_files
 from tests import frames
 
 
@@ -119,3 +122,16 @@ def test_wine_names_are_shown_as_written():
         "Champagne Petit Lebrun & Fils Blanc de Blancs"
     assert written_name("  Mas Amiel&nbsp;2015 ") == "Mas Amiel 2015"
     assert written_name("Ch&acirc;teau  d&#39;Yquem") == "Château d'Yquem" and written_name(None) is None
+
+
+def test_staged_tables_read_from_their_parquet_files_reconcile_as_the_frames_do():
+    staged = month(erp=frames.erp((1, 10.0), (2, 20.5), (1, 10.0), (3, -1.0)),
+                   web=frames.web(("101", 3), ("102", 2), (None, 1), ("103", 4)),
+                   liaison=frames.liaison((1, "101"), (2, "102"), (4, None)))
+    from_frames = reconciled(staged)
+    with parquet_files({source: parquet_bytes(table) for source, table in staged.items()}) as paths:
+        from_files = reconciled(paths)
+    pd.testing.assert_frame_equal(from_files.products, from_frames.products)
+    pd.testing.assert_frame_equal(from_files.rejected_rows, from_frames.rejected_rows)
+    assert from_files.funnel == from_frames.funnel and from_files.turnover == from_frames.turnover
+    assert from_files.funnel["erp"][0]["rows"] == 4 and len(from_files.rejected_rows) > 3
