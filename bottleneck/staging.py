@@ -1,4 +1,5 @@
 """Turns the bytes of one raw export into its typed, validated staging table."""
+import math
 import re
 
 import pandas as pd
@@ -31,12 +32,18 @@ def staged_table(source: str, data: bytes, file: str, max_file_mb: float, max_un
 
 def normalised_ids(ids: pd.Series) -> pd.Series:
     """Ids as text: '15298', whether exported as 15298, 15298.0, '15298.0' or ' 15298 '; blank is None."""
-    text = ids.astype("string").str.strip()
-    # Only a text with a point can be a whole number written as a decimal: the pattern is matched on those.
-    whole = text.str.contains(".", regex=False).fillna(False).astype(bool)
-    whole[whole] = text[whole].str.match(WHOLE_NUMBER_TEXT).fillna(False).astype(bool)
-    text[whole] = text[whole].str.split(".").str[0].str.lstrip("+")
-    return text.astype(object).where(text.notna() & (text != ""), None)
+    # A Python loop over the cells: pandas' string methods each made a pass of their own (0.27 -> 0.08 s
+    # for the 400,000 ids of a month a hundred times the size of a real one).
+    return pd.Series([normalised_id(value) for value in ids.tolist()], index=ids.index, dtype=object)
+
+
+def normalised_id(value) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if "." in text and WHOLE_NUMBER_TEXT.match(text):  # a whole number written as a decimal
+        text = text.split(".")[0].lstrip("+")
+    return text or None
 
 
 def schema_failures(failure_cases: pd.DataFrame, rows: pd.DataFrame) -> str:

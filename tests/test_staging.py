@@ -20,7 +20,7 @@ def stage(source, columns, rows):
 @pytest.mark.parametrize("raw, expected", [
     (15298, "15298"), (15298.0, "15298"), ("15298.0", "15298"), (" 15298 ", "15298"),
     ("bon-cadeau-25-euros", "bon-cadeau-25-euros"), ("13127-1", "13127-1"), (None, None), ("  ", None),
-    ("+7.00", "7"), ("-7.0", "-7"), ("1.5", "1.5"), ("7.", "7"),
+    ("+7.00", "7"), ("-7.0", "-7"), ("1.5", "1.5"), ("7.", "7"), (float("nan"), None), (pd.NA, None),
 ])
 def test_ids_are_normalised_to_text(raw, expected):
     assert normalised_ids(pd.Series([raw, "x"], dtype=object)).tolist() == [expected, "x"]
