@@ -59,11 +59,12 @@ class ListSheet(Worksheet):
         for index, title in enumerate(titles):
             self.write_string(0, index, title, header_format)
         self.text_columns = {index for index in range(len(titles)) if not _is_number(table.iloc[:, index].dtype)}
+        plain = _plain_texts({index: table.iloc[:, index].reset_index(drop=True) for index in self.text_columns})
         columns = {}
         for index in range(len(titles)):
             column = table.iloc[:, index].reset_index(drop=True)
             if index in self.text_columns:
-                columns[f"c{index}"], columns[f"s{index}"] = self._texts(column)
+                columns[f"c{index}"], columns[f"s{index}"] = self._texts(column, plain[index])
             elif pd.api.types.is_integer_dtype(column.dtype):
                 columns[f"c{index}"] = column.astype("Int64")
             else:
@@ -72,17 +73,12 @@ class ListSheet(Worksheet):
         self.rows.insert(0, "excel_row", np.arange(2, len(table) + 2))
         self._check_dimensions(len(table), len(titles) - 1)
 
-    def _texts(self, column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    def _texts(self, column: pd.Series, plain: np.ndarray) -> tuple[pd.Series, pd.Series]:
         """Plain texts (written inline, as they are), and the shared-string index of every other text.
 
         An id or a key is mostly unique: through the shared strings it would cost two Python calls a
         row. Plain text needs no XML escape and has no edge space to keep, so it goes as it is.
         """
-        texts_frame = pd.DataFrame({"text": column})
-        plain = connection().execute(
-            f"SELECT coalesce(regexp_full_match(CAST(text AS VARCHAR), '{PLAIN_TEXT}') AND length(text) <= {MAX_TEXT}, "
-            "false) FROM texts_frame").fetchnumpy()
-        plain = next(iter(plain.values())).astype(bool)
         codes, others = pd.factorize(column.where(~plain), use_na_sentinel=True)
         strings = self.str_table
         indexes = np.array([strings._get_shared_string_index(str(other)[:MAX_TEXT]) for other in others], dtype="int64")
@@ -136,6 +132,18 @@ class ListSheet(Worksheet):
         present = (f"coalesce(isfinite({value}), false)" if pd.api.types.is_float_dtype(self.rows[value].dtype)
                    else f"{value} IS NOT NULL")
         return f"CASE WHEN {present} THEN {start}><v>' || CAST({value} AS VARCHAR) || '</v></c>' ELSE {empty} END"
+
+
+def _plain_texts(columns: dict[int, pd.Series]) -> dict[int, np.ndarray]:
+    """Whether each cell of each text column is plain text (PLAIN_TEXT, at most MAX_TEXT characters),
+    by column index; one query for all the columns of a sheet."""
+    if not columns:
+        return {}
+    texts_frame = pd.DataFrame({f"t{index}": column for index, column in columns.items()})
+    plain = connection().execute("SELECT " + ", ".join(
+        f"coalesce(regexp_full_match(CAST(t{index} AS VARCHAR), '{PLAIN_TEXT}') AND length(t{index}) <= {MAX_TEXT}, "
+        f"false) AS t{index}" for index in columns) + " FROM texts_frame").fetchnumpy()
+    return {index: plain[f"t{index}"].astype(bool) for index in columns}
 
 
 def _is_number(dtype) -> bool:
