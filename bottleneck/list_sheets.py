@@ -58,11 +58,11 @@ class ListSheet(Worksheet):
         self.titles = titles
         for index, title in enumerate(titles):
             self.write_string(0, index, title, header_format)
-        self.text_columns = {index for index in range(len(titles)) if not _is_number(table.iloc[:, index].dtype)}
-        plain = _plain_texts({index: table.iloc[:, index].reset_index(drop=True) for index in self.text_columns})
+        cells = [table.iloc[:, index].reset_index(drop=True) for index in range(len(titles))]
+        self.text_columns = {index for index, column in enumerate(cells) if not _is_number(column.dtype)}
+        plain = _plain_texts({index: cells[index] for index in self.text_columns})
         columns = {}
-        for index in range(len(titles)):
-            column = table.iloc[:, index].reset_index(drop=True)
+        for index, column in enumerate(cells):
             if index in self.text_columns:
                 columns[f"c{index}"], columns[f"s{index}"] = self._texts(column, plain[index])
             elif pd.api.types.is_integer_dtype(column.dtype):
