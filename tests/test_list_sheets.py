@@ -1,7 +1,10 @@
 """The workbook's list sheets as a person sees them: opened by LibreOffice, every row and value intact."""
 import csv
+import io
 import shutil
 import subprocess
+import zipfile
+import zlib
 
 import pandas as pd
 import pytest
@@ -73,3 +76,28 @@ def test_libreoffice_reads_every_row_of_every_list_and_the_continued_sheets(tmp_
     assert sheets["Rejected rows"][1:] == [["web.xlsx", "2", "=1+1", "duplicate row"],
                                            ["web.xlsx", "1048576", "", "duplicate row"],
                                            ["web.xlsx", "40", "bon-cadeau", "duplicate row"]]
+
+
+def test_the_workbook_is_deflated_by_isa_l_and_zipfile_gets_its_zlib_back(monkeypatch):
+    levels, isal_zlib = [], list_sheets.isal_zlib
+
+    class CountingIsal:
+        def __getattr__(self, name):
+            return getattr(isal_zlib, name)
+
+        def compressobj(self, level, *args):
+            levels.append(level)
+            return isal_zlib.compressobj(level, *args)
+
+    monkeypatch.setattr(list_sheets, "isal_zlib", CountingIsal())
+    wines = month(300)
+    figures = month_figures("2020-08", wines)
+    data = report.report_workbook({**figures, "checks": [], **comparison(figures, [])}, wines,
+                                  pd.DataFrame(columns=list(report.REJECTED_COLUMNS)), changes(wines, None), 300.0, 1.5)
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = archive.infolist()
+        assert archive.testzip() is None  # every part inflates to the bytes its checksum was made of
+    assert {part.compress_type for part in parts} == {zipfile.ZIP_DEFLATED}
+    assert levels == [list_sheets.ZIP_LEVEL] * len(parts)
+    assert (zipfile.zlib, zipfile.crc32) == (zlib, zlib.crc32) and isal_zlib is not zlib
