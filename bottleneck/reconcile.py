@@ -147,23 +147,23 @@ def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
                 connection.register(f"staged_{source}", table)
                 rows = len(table)
             funnel[source] = [{"stage": "raw", "rows": rows}]
-        connection.execute("CREATE TEMP TABLE rejected (source_file VARCHAR, source_row BIGINT, key VARCHAR, "
-                           "rule VARCHAR, step INTEGER)")
+        # The rows each rule drops, gathered in one query at the end: appended rule by rule to one table,
+        # each append cost more than its query (0.15 s of 0.6 s at 100 times a real month).
+        dropped = []
         for step, rule in enumerate(RULES):
             rows = connection.execute(f"CREATE TEMP TABLE {rule.view} AS {rule_sql(rule)}").fetchone()[0]
-            connection.execute(
-                f"INSERT INTO rejected SELECT ?, source_row, CAST({KEYS[rule.source]} AS VARCHAR), ?, ? "
-                f"FROM {rule.after} ANTI JOIN {rule.view} USING (source_row)",
-                [SOURCE_FILES[rule.source], rule.name, step],
-            )
+            dropped.append(f"SELECT {_literal(SOURCE_FILES[rule.source])}, source_row, CAST({KEYS[rule.source]} AS "
+                           f"VARCHAR), {_literal(rule.name)}, {step} FROM {rule.after} ANTI JOIN {rule.view} USING (source_row)")
             funnel[rule.source].append({"stage": rule.name, "rows": rows})
         connection.execute(f"CREATE TEMP TABLE products AS {products_sql()}")
         files = " ".join(f"WHEN '{source}' THEN '{file}'" for source, file in SOURCE_FILES.items())
-        connection.execute(f"INSERT INTO rejected SELECT CASE source {files} END, source_row, key, ?, ? "
-                           f"FROM ({sql('join_losses')})", [JOIN_RULE, len(RULES)])
+        dropped.append(f"SELECT CASE source {files} END, source_row, key, {_literal(JOIN_RULE)}, {len(RULES)} "
+                       f"FROM ({sql('join_losses')})")
         # By rule, in the order the rules apply, then by file and Excel row: the same report on a re-run.
         rejected_rows = connection.execute(
-            "SELECT source_file, source_row, key, rule FROM rejected ORDER BY step, source_file, source_row").df()
+            "SELECT source_file, CAST(source_row AS BIGINT) AS source_row, key, rule FROM ("
+            + " UNION ALL ".join(dropped) + ") AS dropped(source_file, source_row, key, rule, step) "
+            "ORDER BY step, source_file, source_row").df()
         products = connection.execute("SELECT * FROM products").df()
         # Once, here: every deliverable and every comparison is made from these products.
         products["post_title"] = products["post_title"].map(written_name)
