@@ -115,7 +115,8 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
         "wrapped": workbook.add_format({"text_wrap": True, "valign": "top"}),
     }
     summary = workbook.add_worksheet("Summary")
-    ranked = wines.sort_values("revenue", ascending=False)
+    # By revenue, ties by product id: the order the email ranks its top wines in (mail.message._by_revenue).
+    ranked = wines.sort_values(["revenue", "product_id"], ascending=[False, True])
     changes_shown = change_table.assign(**{
         column: [wording.change_value(kind, value) or None for kind, value in zip(change_table["change"], values)]
         for column, values in change_table[["before", "after"]].items()})

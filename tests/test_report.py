@@ -9,6 +9,7 @@ import pytest
 from bottleneck import list_sheets, report
 from bottleneck.classify import classified_wines
 from bottleneck.compare import changes, comparison, month_figures
+from bottleneck.mail.message import _by_revenue
 from bottleneck.report import changes_csv, rejected_csv, report_workbook, wines_csv
 
 HOSTILE_TITLES = ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
@@ -228,3 +229,18 @@ def test_a_long_check_is_given_the_lines_it_wraps_to_and_never_runs_over_the_nex
     assert sheet.row_dimensions[row].height == 3 * report.LINE_POINTS  # 120 characters in a 44-wide column
     assert (sheet.row_dimensions[row + 1].height or report.LINE_POINTS) == report.LINE_POINTS  # one line: the default
 
+
+
+def test_the_lists_rank_wines_of_equal_revenue_by_product_id_as_the_email_does():
+    prices = [25.0 if n % 2 else 12.5 for n in range(40)]
+    tied = classified_wines(pd.DataFrame({
+        "product_id": range(40, 0, -1),  # the frame's order is the reverse of the ids'
+        "sku": [str(100 + n) for n in range(40)], "post_title": [f"Vin {n}" for n in range(40)],
+        "price": prices, "total_sales": [4.0] * 40, "revenue": [price * 4 for price in prices],
+        "stock_quantity": [5] * 40, "stock_status": ["instock"] * 40, "onsale_web": [1] * 40,
+    }), premium_zscore=1.0)
+    book = open_workbook(tied)
+    listed = [(row[5].value, row[0].value) for row in book["All products"].iter_rows(min_row=2)]
+    assert listed == sorted(listed, key=lambda row: _by_revenue(row[0], row[1]))
+    chart = [row[0].value for row in book["Chart data"].iter_rows(min_row=2, max_row=report.TOP_PRODUCTS + 1)]
+    assert chart == [f"Vin {40 - product_id}" for _, product_id in listed[:report.TOP_PRODUCTS]]
