@@ -5,6 +5,7 @@ to_excel (openpyxl). Same reference rules as the pipeline; prints the month's fi
 
 Usage: python benchmarks/baseline.py INPUT_FOLDER OUTPUT_FOLDER
 """
+
 import json
 import sys
 from pathlib import Path
@@ -58,18 +59,24 @@ def main(argv: list[str]) -> int:
     ordinary.to_csv(out / "ordinary_wines.csv", index=False)
     with pd.ExcelWriter(out / "report.xlsx", engine="openpyxl") as writer:
         pd.DataFrame(
-            {"figure": ["products", "turnover", "premium", "ordinary"],
-             "value": [len(products), round(turnover, 2), len(premium), len(ordinary)]}
+            {
+                "figure": ["products", "turnover", "premium", "ordinary"],
+                "value": [len(products), round(turnover, 2), len(premium), len(ordinary)],
+            }
         ).to_excel(writer, sheet_name="summary", index=False)
         products.to_excel(writer, sheet_name="products", index=False)
         premium.to_excel(writer, sheet_name="premium", index=False)
 
-    print(json.dumps({
-        "products": len(products),
-        "turnover": round(turnover, 2),
-        "premium": len(premium),
-        "ordinary": len(ordinary),
-    }))
+    print(
+        json.dumps(
+            {
+                "products": len(products),
+                "turnover": round(turnover, 2),
+                "premium": len(premium),
+                "ordinary": len(ordinary),
+            }
+        )
+    )
     return 0
 
 

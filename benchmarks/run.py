@@ -14,6 +14,7 @@ the targets are printed, for a human to read).
     python -m benchmarks.run --scales 400 --runs 1
     python -m benchmarks.run --smoke            # scale 1, one run each (CI)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,8 +88,21 @@ def runtime_python() -> Path:
     if not (python.exists() and stamp.exists() and stamp.read_text() == wanted):
         shutil.rmtree(RUNTIME_VENV, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(RUNTIME_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "-c", str(REPO / "requirements" / "constraints.txt"), "-e", str(REPO)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-c",
+                str(REPO / "requirements" / "constraints.txt"),
+                "-e",
+                str(REPO),
+            ],
+            check=True,
+        )
         stamp.write_text(wanted)
     return python
 
@@ -98,8 +112,11 @@ def luigi_command() -> str:
 
 
 def clean_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("LUIGI_", "BOTTLENECK_", "SMTP_", "AWS_")) and k != "PYTHONPATH"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LUIGI_", "BOTTLENECK_", "SMTP_", "AWS_")) and k != "PYTHONPATH"
+    }
     env.update(extra)
     return env
 
@@ -150,8 +167,11 @@ def run_pipeline(folder: Path, expected: dict, month: str, work: Path, pythonpat
         run.figures = {name: quality.get(name) for name in FIGURES}
         premium, premium_revenue = csv_rows_and_revenue(reports / "premium_wines.csv")
         ordinary, ordinary_revenue = csv_rows_and_revenue(reports / "ordinary_wines.csv")
-        run.figures["csv"] = {"premium": premium, "ordinary": ordinary,
-                              "turnover": round(premium_revenue + ordinary_revenue, 2)}
+        run.figures["csv"] = {
+            "premium": premium,
+            "ordinary": ordinary,
+            "turnover": round(premium_revenue + ordinary_revenue, 2),
+        }
     except (OSError, ValueError, KeyError) as error:
         run.problems.append(f"cannot read the month's reports: {error!r}")
         return run
@@ -258,8 +278,10 @@ def summary(runs: list[Run], expected_by_scale: dict[int, dict]) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    header = ("| scale | input rows | pipeline wall s | cpu s | peak RSS MB | baseline wall s | cpu s | peak RSS MB "
-              "| wall ratio | cpu ratio | RSS ratio | pipeline µs/row (wall, cpu) | baseline µs/row (wall, cpu) |")
+    header = (
+        "| scale | input rows | pipeline wall s | cpu s | peak RSS MB | baseline wall s | cpu s | peak RSS MB "
+        "| wall ratio | cpu ratio | RSS ratio | pipeline µs/row (wall, cpu) | baseline µs/row (wall, cpu) |"
+    )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for row in rows:
         p, b, r = row["pipeline"], row["baseline"], row["ratio"]
@@ -282,22 +304,28 @@ def targets(rows: list[dict]) -> list[str]:
 
     if 100 in by_scale:
         r = by_scale[100]["ratio"]
-        verdict(r["wall_s"] <= 1 / 8, f"scale 100: pipeline >= 8x faster in wall time (ratio {r['wall_s']:.3f}, "
-                                      f"{1 / r['wall_s']:.1f}x)")
+        verdict(
+            r["wall_s"] <= 1 / 8,
+            f"scale 100: pipeline >= 8x faster in wall time (ratio {r['wall_s']:.3f}, {1 / r['wall_s']:.1f}x)",
+        )
     for scale in (100, 400):
         if scale in by_scale:
             r = by_scale[scale]["ratio"]
-            verdict(r["peak_rss_mb"] <= 1.0,
-                    f"scale {scale}: peak RSS no higher than the baseline's (ratio {r['peak_rss_mb']:.2f})")
+            verdict(
+                r["peak_rss_mb"] <= 1.0,
+                f"scale {scale}: peak RSS no higher than the baseline's (ratio {r['peak_rss_mb']:.2f})",
+            )
     if 1 in by_scale:
         r = by_scale[1]["ratio"]
         verdict(r["wall_s"] <= 1.2, f"scale 1: whole luigi process at most 1.2x the baseline (ratio {r['wall_s']:.2f})")
     big = sorted(scale for scale in by_scale if scale >= 10)
     if len(big) >= 2:
         low, high = by_scale[big[0]]["pipeline"], by_scale[big[-1]]["pipeline"]
-        verdict(high["wall_us_per_row"] < low["wall_us_per_row"],
-                f"cost per row falling {big[0]} -> {big[-1]}: {low['wall_us_per_row']:.1f} -> "
-                f"{high['wall_us_per_row']:.1f} µs/row wall")
+        verdict(
+            high["wall_us_per_row"] < low["wall_us_per_row"],
+            f"cost per row falling {big[0]} -> {big[-1]}: {low['wall_us_per_row']:.1f} -> "
+            f"{high['wall_us_per_row']:.1f} µs/row wall",
+        )
     return verdicts
 
 
@@ -309,7 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--month", default=SEED_MONTH_LABEL, help="the month the lake files are filed under")
     parser.add_argument("--seed", type=Path, default=scale_month.SEED_MONTH, help="the source month's folder")
     parser.add_argument("--only", choices=("pipeline", "baseline"), help="run one flow only (profiling)")
-    parser.add_argument("--pythonpath", help="PYTHONPATH for the pipeline only: measure a candidate tree of the package")
+    parser.add_argument(
+        "--pythonpath", help="PYTHONPATH for the pipeline only: measure a candidate tree of the package"
+    )
     parser.add_argument("--keep", action="store_true", help="keep each run's lake and logs under benchmarks/out/runs")
     parser.add_argument("--json", type=Path, help="also write every run and the summary to this file")
     args = parser.parse_args(argv)
@@ -320,9 +350,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     info = machine()
-    print(f"machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['memory']}, Python {info['python']}, "
-          f"{info['system']}; load average at start {', '.join(f'{x:.2f}' for x in info['load_average_at_start'])}",
-          flush=True)
+    print(
+        f"machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['memory']}, Python {info['python']}, "
+        f"{info['system']}; load average at start {', '.join(f'{x:.2f}' for x in info['load_average_at_start'])}",
+        flush=True,
+    )
     runs_root = scale_month.OUT / "runs"
     runs_root.mkdir(parents=True, exist_ok=True)
     runs: list[Run] = []
@@ -331,14 +363,16 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         folder, expected = scale_month.scaled_month(scale, args.seed)
         expected_by_scale[scale] = expected
-        print(f"scale {scale}: {sum(expected['input_rows'].values()):,} input rows in {folder} "
-              f"(ready in {time.perf_counter() - started:.1f} s); expected {expected['products']} products, "
-              f"turnover {expected['turnover']:,.2f}, {expected['premium']} premium, {expected['ordinary']} ordinary",
-              flush=True)
+        print(
+            f"scale {scale}: {sum(expected['input_rows'].values()):,} input rows in {folder} "
+            f"(ready in {time.perf_counter() - started:.1f} s); expected {expected['products']} products, "
+            f"turnover {expected['turnover']:,.2f}, {expected['premium']} premium, {expected['ordinary']} ordinary",
+            flush=True,
+        )
         kinds = ["pipeline", "baseline"] if args.only is None else [args.only]
         for index in range(args.runs):
             # Alternate which flow goes first, so neither always meets a warmer page cache.
-            for kind in (kinds if index % 2 == 0 else kinds[::-1]):
+            for kind in kinds if index % 2 == 0 else kinds[::-1]:
                 work = Path(tempfile.mkdtemp(prefix=f"x{scale}-{kind}-", dir=runs_root))
                 if kind == "pipeline":
                     run = run_pipeline(folder, expected, args.month, work, args.pythonpath)
@@ -346,8 +380,11 @@ def main(argv: list[str] | None = None) -> int:
                     run = run_baseline(folder, expected, work)
                 runs.append(run)
                 status = "ok" if not run.problems else "WRONG: " + " | ".join(run.problems)
-                print(f"  {kind:8} run {index + 1}: wall {run.wall_s:7.2f} s  cpu {run.cpu_s:7.2f} s  "
-                      f"peak RSS {run.peak_rss_mb:7.0f} MB  {status}", flush=True)
+                print(
+                    f"  {kind:8} run {index + 1}: wall {run.wall_s:7.2f} s  cpu {run.cpu_s:7.2f} s  "
+                    f"peak RSS {run.peak_rss_mb:7.0f} MB  {status}",
+                    flush=True,
+                )
                 if args.keep or run.problems:
                     print(f"    kept: {work}")
                 else:
@@ -357,8 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.only is None:
         rows = summary(runs, expected_by_scale)
         print()
-        print(f"Medians of {args.runs} run(s) each; ratio = pipeline / baseline; µs/row = per input row "
-              "(erp + web + liaison).")
+        print(
+            f"Medians of {args.runs} run(s) each; ratio = pipeline / baseline; µs/row = per input row "
+            "(erp + web + liaison)."
+        )
         print(table(rows))
         print()
         for line in targets(rows):
@@ -366,10 +405,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows = []
     if args.json:
-        args.json.write_text(json.dumps({
-            "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": info, "argv": sys.argv, "summary": rows, "runs": [asdict(run) for run in runs],
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "machine": info,
+                    "argv": sys.argv,
+                    "summary": rows,
+                    "runs": [asdict(run) for run in runs],
+                },
+                indent=2,
+            )
+        )
     if wrong:
         print(f"\n{len(wrong)} run(s) did not produce the expected figures:", file=sys.stderr)
         for run in wrong:

@@ -19,6 +19,7 @@ and of the baseline, and scaled in closed form:
 
 Usage: python -m benchmarks.scale_month N [--seed DIR] [--out DIR]   (prints the folder and figures)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -209,8 +210,10 @@ def scaled_month(n: int, seed: Path = SEED_MONTH, out: Path = OUT) -> tuple[Path
     sheets = {source: read_rows(seed / f"{source}.xlsx") for source in SOURCES}
     largest = max(len(rows) for _, rows in sheets.values())
     if n * largest + 1 > EXCEL_MAX_ROWS:
-        raise ValueError(f"scale {n} needs {n * largest + 1:,} rows in one sheet; an xlsx sheet holds {EXCEL_MAX_ROWS:,} "
-                         f"(largest scale: {(EXCEL_MAX_ROWS - 1) // largest})")
+        raise ValueError(
+            f"scale {n} needs {n * largest + 1:,} rows in one sheet; an xlsx sheet holds {EXCEL_MAX_ROWS:,} "
+            f"(largest scale: {(EXCEL_MAX_ROWS - 1) // largest})"
+        )
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

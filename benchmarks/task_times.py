@@ -6,6 +6,7 @@ attached, so the figures are the real ones (a profiler inflates Python-heavy cod
 
     python -m benchmarks.task_times --scale 100 [--pythonpath DIR]   (DIR: a candidate tree of the package)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,8 +85,17 @@ def main(argv: list[str] | None = None) -> int:
         env = run.clean_env(LUIGI_CONFIG_PATH=str(cfg), BOTTLENECK_LAKE=str(lake))
         if args.pythonpath:
             env["PYTHONPATH"] = args.pythonpath
-        command = [str(run.runtime_python()), "-c", CHILD, "--module", "bottleneck", "RunMonth", "--month", args.month,
-                   "--local-scheduler"]
+        command = [
+            str(run.runtime_python()),
+            "-c",
+            CHILD,
+            "--module",
+            "bottleneck",
+            "RunMonth",
+            "--month",
+            args.month,
+            "--local-scheduler",
+        ]
         done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True)
         line = next((l for l in done.stdout.splitlines() if l.startswith("TASK_TIMES ")), None)
         if line is None:
@@ -93,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         import json
 
-        times = json.loads(line[len("TASK_TIMES "):])
-        print(f"scale {args.scale} ({sum(expected['input_rows'].values()):,} input rows), exit code {times['exit_code']}")
+        times = json.loads(line[len("TASK_TIMES ") :])
+        print(
+            f"scale {args.scale} ({sum(expected['input_rows'].values()):,} input rows), exit code {times['exit_code']}"
+        )
         print(f"{'step':28} {'cpu s':>7} {'wall s':>7} {'peak RSS MB so far':>19}")
         cpu, wall, rss = times["imports_and_scheduling"]
         print(f"{'imports + scheduling':28} {cpu:7.2f} {wall:7.2f} {rss:19.0f}")

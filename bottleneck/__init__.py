@@ -7,6 +7,7 @@ imported. Were that probe to find this package it would fail (no `__version__` y
 version) or, worse, call into it (a recent one). So the probe is refused with an ImportError, which
 pandas reads as "Bottleneck is not installed", and pandas keeps its own numpy code paths.
 """
+
 import gc
 import sys
 

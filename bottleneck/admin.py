@@ -7,6 +7,7 @@
 Status and re-processing read and write the lake alone (no scheduler needed); the logic lives in plain
 functions over the lake, so that they work the same on S3 and on a local folder.
 """
+
 import argparse
 import datetime as dt
 import getpass
@@ -43,8 +44,9 @@ def parse_month(text: str) -> dt.date:
     try:
         return ReportMonth().normalize(luigi.MonthParameter().parse(text))
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r}: {error}" if "outside" in str(error)
-                                         else f"{text!r} is not a month YYYY-MM") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {error}" if "outside" in str(error) else f"{text!r} is not a month YYYY-MM"
+        ) from None
 
 
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -78,9 +80,12 @@ def raw_now(month: dt.date) -> dict[str, str]:
 
 
 def _failed_checks(record: dict) -> list[str]:
-    return [f"{check['name']}: observed {check.get('observed')}, expected {check.get('expected')}"
-            + (f" ({check['detail']})" if check.get("detail") else "")
-            for check in record.get("checks", []) if check.get("status") == "failed"]
+    return [
+        f"{check['name']}: observed {check.get('observed')}, expected {check.get('expected')}"
+        + (f" ({check['detail']})" if check.get("detail") else "")
+        for check in record.get("checks", [])
+        if check.get("status") == "failed"
+    ]
 
 
 def _last_alert(month: dt.date) -> dict | None:
@@ -91,8 +96,13 @@ def _last_alert(month: dt.date) -> dict | None:
         emls = [name for name in names if name.endswith("-alert.eml")]
         return {"at": emls[-1].split("-alert")[0], "path": emls[-1]} if emls else None
     record = json.loads(lake.read_text(lake.file_at(lake.join(where, records[-1]))))
-    return {"at": record.get("sent_at"), "task": record.get("task"), "error": record.get("error"),
-            "transport": record.get("transport"), "to": record.get("recipients")}
+    return {
+        "at": record.get("sent_at"),
+        "task": record.get("task"),
+        "error": record.get("error"),
+        "transport": record.get("transport"),
+        "to": record.get("recipients"),
+    }
 
 
 # What MonthFigures writes under a month's work/ for the months after it (lake.LAYOUT's file names).
@@ -102,23 +112,34 @@ COMPARISON_FILES = {posixpath.basename(lake.LAYOUT[dataset]) for dataset in ("mo
 def month_status(month: dt.date, now: dt.datetime | None = None) -> dict:
     """What the lake says of one month: its exports, gate, report, email, last alert, and its state."""
     recorded = recorded_raw(month)
-    raw = {source: {"present": lake.exists(lake.target(month, f"raw_{source}")), "sha256_recorded": source in recorded}
-           for source in lake.SOURCES}
+    raw = {
+        source: {"present": lake.exists(lake.target(month, f"raw_{source}")), "sha256_recorded": source in recorded}
+        for source in lake.SOURCES
+    }
     failed_gate = _json_of(month, "quality_failed")
     passed_gate = lake.exists(lake.target(month, "quality_json")) or lake.exists(lake.target(month, "quality"))
-    gate = {"status": "passed" if passed_gate else "failed" if failed_gate else None,
-            "failed": _failed_checks(failed_gate) if failed_gate and not passed_gate else []}
+    gate = {
+        "status": "passed" if passed_gate else "failed" if failed_gate else None,
+        "failed": _failed_checks(failed_gate) if failed_gate and not passed_gate else [],
+    }
     receipt = _json_of(month, "email_receipt")
     email = None
     if receipt:
-        email = {"transport": receipt.get("transport"), "at": receipt.get("sent_at"),
-                 "to": receipt.get("recipients"), "path": receipt.get("path")}
+        email = {
+            "transport": receipt.get("transport"),
+            "at": receipt.get("sent_at"),
+            "to": receipt.get("recipients"),
+            "path": receipt.get("path"),
+        }
     report = lake.exists(lake.target(month, "quality_json"))
     alert = _last_alert(month)
     runs = running.live_runs(month, now)
     # The figures a later month made of this one, to compare itself with, are no sign that this one started.
-    started = any(name not in COMPARISON_FILES
-                  for area in ("staging", "work", "reports") for name in lake.listing(lake.folder(month, area)))
+    started = any(
+        name not in COMPARISON_FILES
+        for area in ("staging", "work", "reports")
+        for name in lake.listing(lake.folder(month, area))
+    )
     if runs:
         state = "running"
     elif receipt:
@@ -131,8 +152,16 @@ def month_status(month: dt.date, now: dt.datetime | None = None) -> dict:
         state = "waiting"
     else:
         state = "missing"
-    return {"month": f"{month:%Y-%m}", "state": state, "raw": raw, "gate": gate, "report": report,
-            "email": email, "last_alert": alert, "runs": [f"{run['host']}:{run['pid']}" for run in runs]}
+    return {
+        "month": f"{month:%Y-%m}",
+        "state": state,
+        "raw": raw,
+        "gate": gate,
+        "report": report,
+        "email": email,
+        "last_alert": alert,
+        "runs": [f"{run['host']}:{run['pid']}" for run in runs],
+    }
 
 
 def lake_months() -> list[dt.date]:
@@ -147,12 +176,19 @@ def status_line(status: dict) -> str:
     raw = status["raw"]
     present = [source for source in lake.SOURCES if raw[source]["present"]]
     recorded = [source for source in lake.SOURCES if raw[source]["sha256_recorded"]]
-    parts = [f"{status['month']}  {status['state']:<10}",
-             f"raw {','.join(present) or 'none'}" + (f" (sha256 recorded: {','.join(recorded)})" if recorded else
-                                                     " (sha256 not recorded)")]
+    parts = [
+        f"{status['month']}  {status['state']:<10}",
+        f"raw {','.join(present) or 'none'}"
+        + (f" (sha256 recorded: {','.join(recorded)})" if recorded else " (sha256 not recorded)"),
+    ]
     gate = status["gate"]
-    parts.append({"passed": "gate passed", "failed": "gate FAILED: " + "; ".join(gate["failed"] or ["(no detail)"]),
-                  None: "gate -"}[gate["status"]])
+    parts.append(
+        {
+            "passed": "gate passed",
+            "failed": "gate FAILED: " + "; ".join(gate["failed"] or ["(no detail)"]),
+            None: "gate -",
+        }[gate["status"]]
+    )
     parts.append("report written" if status["report"] else "report -")
     email = status["email"]
     if email is None:
@@ -270,38 +306,55 @@ def reprocess(month: dt.date, reason: str, run=run_month, out=print) -> int:
     me = {"host": socket.gethostname(), "pid": os.getpid()}
     others = running.live_runs(month, besides=me)
     if others:
-        names = ", ".join(f"{run['host']}:{run['pid']} ({run.get('doing', '?')}, seen {run.get('seen_at')})"
-                          for run in others)
-        raise MonthRunning(f"{month:%Y-%m} is being run by {names}; rule 'no re-processing of a running month': "
-                           f"wait for it to end (a marker under {lake.folder(month, 'locks')} of a run that died "
-                           "goes stale after an hour, or delete it)")
+        names = ", ".join(
+            f"{run['host']}:{run['pid']} ({run.get('doing', '?')}, seen {run.get('seen_at')})" for run in others
+        )
+        raise MonthRunning(
+            f"{month:%Y-%m} is being run by {names}; rule 'no re-processing of a running month': "
+            f"wait for it to end (a marker under {lake.folder(month, 'locks')} of a run that died "
+            "goes stale after an hour, or delete it)"
+        )
     new_raw = raw_now(month)
     absent = [source for source in lake.SOURCES if source not in new_raw]
     if absent:
-        raise MissingSourceError(f"{month:%Y-%m}: not re-processed, raw exports missing: "
-                                 + ", ".join(lake.target(month, f"raw_{source}").path for source in absent))
+        raise MissingSourceError(
+            f"{month:%Y-%m}: not re-processed, raw exports missing: "
+            + ", ".join(lake.target(month, f"raw_{source}").path for source in absent)
+        )
     running.mark(month, me, "bottleneck-admin reprocess")
     try:
         last = last_reprocess(month)
-        if last and last[1].get("finished_at") and reason in last[1]["reasons"] \
-                and last[1].get("new_raw_sha256") == new_raw:
+        if (
+            last
+            and last[1].get("finished_at")
+            and reason in last[1]["reasons"]
+            and last[1].get("new_raw_sha256") == new_raw
+        ):
             # The same command again, e.g. after it was killed as it ended: done already, not a second time.
-            out(f"{month:%Y-%m}: already re-processed for this reason at {last[1]['finished_at']} from the same "
-                f"raw exports (superseded/{month:%Y-%m}/{last[0]}/); give another reason to re-process it again")
+            out(
+                f"{month:%Y-%m}: already re-processed for this reason at {last[1]['finished_at']} from the same "
+                f"raw exports (superseded/{month:%Y-%m}/{last[0]}/); give another reason to re-process it again"
+            )
             return 0
         if last and not last[1].get("finished_at"):
             stamp, record = last
-            out(f"{month:%Y-%m}: carrying on with the re-processing begun at {record['requested_at']} "
-                f"(superseded/{month:%Y-%m}/{stamp}/)")
+            out(
+                f"{month:%Y-%m}: carrying on with the re-processing begun at {record['requested_at']} "
+                f"(superseded/{month:%Y-%m}/{stamp}/)"
+            )
             if reason not in record["reasons"]:
                 record["reasons"].append(reason)
         else:
             now = dt.datetime.now(dt.timezone.utc)
             stamp = _stamp(now)
-            record = {"month": f"{month:%Y-%m}", "reasons": [reason],
-                      "requested_by": f"{_user()}@{socket.gethostname()}",
-                      "requested_at": now.isoformat(timespec="seconds"),
-                      "old_raw_sha256": recorded_raw(month), "new_raw_sha256": new_raw}
+            record = {
+                "month": f"{month:%Y-%m}",
+                "reasons": [reason],
+                "requested_by": f"{_user()}@{socket.gethostname()}",
+                "requested_at": now.isoformat(timespec="seconds"),
+                "old_raw_sha256": recorded_raw(month),
+                "new_raw_sha256": new_raw,
+            }
         _save(month, stamp, record)
         receipt = _json_of(month, "email_receipt")
         if record.get("moved_at") and receipt and receipt.get("sent_at", "") >= record["moved_at"]:
@@ -327,8 +380,10 @@ def reprocess(month: dt.date, reason: str, run=run_month, out=print) -> int:
         record["new_report"] = {key: quality.get(key) for key in ("products", "premium", "ordinary", "turnover")}
         record["finished_at"] = _now()
         _save(month, stamp, record)
-        out(f"{month:%Y-%m}: re-processed: {record['new_report']}; record in "
-            f"{lake.target(month, 'reprocess_record', stamp=stamp).path}")
+        out(
+            f"{month:%Y-%m}: re-processed: {record['new_report']}; record in "
+            f"{lake.target(month, 'reprocess_record', stamp=stamp).path}"
+        )
         return 0
     finally:
         running.unmark(month, me)
@@ -355,8 +410,9 @@ def check_lake() -> str:
     except PipelineError:
         raise
     except Exception as error:  # noqa: BLE001 - any failure to write, read or delete: exit 9, named
-        raise LakeError(f"{probe.path} could not be written, read and removed: {type(error).__name__}: {error}") \
-            from None
+        raise LakeError(
+            f"{probe.path} could not be written, read and removed: {type(error).__name__}: {error}"
+        ) from None
     return f"{lake.lake_url()} reachable, writable ({probe.path} written, read, removed)"
 
 
@@ -397,10 +453,14 @@ CHECKS = {"lake": check_lake, "smtp": check_smtp, "scheduler": check_scheduler, 
 
 def check_command(args) -> int:
     cfg = luigi.configuration.get_config()
-    print(f"bottleneck {bottleneck.__version__}; python {sys.version.split()[0]}; "
-          f"current month {config.current_month():%Y-%m}")
-    print(f"report receivers: {cfg.get('email', 'receiver', '') or '(none)'}; "
-          f"alert receivers: {', '.join(alerts.receivers()) or '(none)'}")
+    print(
+        f"bottleneck {bottleneck.__version__}; python {sys.version.split()[0]}; "
+        f"current month {config.current_month():%Y-%m}"
+    )
+    print(
+        f"report receivers: {cfg.get('email', 'receiver', '') or '(none)'}; "
+        f"alert receivers: {', '.join(alerts.receivers()) or '(none)'}"
+    )
     code = 0
     for name, check in CHECKS.items():
         try:
@@ -414,16 +474,20 @@ def check_command(args) -> int:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bottleneck-admin", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
-    status = commands.add_parser("status", help="one line per month, read from the lake; exit 1 when a month "
-                                                "is neither done nor running")
-    status.add_argument("--from", dest="first", type=parse_month, metavar="YYYY-MM",
-                        help="first month (default: the lake's first)")
-    status.add_argument("--to", dest="last", type=parse_month, metavar="YYYY-MM",
-                        help="last month (default: the lake's last)")
+    status = commands.add_parser(
+        "status", help="one line per month, read from the lake; exit 1 when a month is neither done nor running"
+    )
+    status.add_argument(
+        "--from", dest="first", type=parse_month, metavar="YYYY-MM", help="first month (default: the lake's first)"
+    )
+    status.add_argument(
+        "--to", dest="last", type=parse_month, metavar="YYYY-MM", help="last month (default: the lake's last)"
+    )
     status.add_argument("--json", action="store_true", help="one JSON list, for machines")
     status.set_defaults(handler=status_command)
-    again = commands.add_parser("reprocess", help="set a month's reports aside under superseded/, clear its "
-                                                  "staging and work, run it again")
+    again = commands.add_parser(
+        "reprocess", help="set a month's reports aside under superseded/, clear its staging and work, run it again"
+    )
     again.add_argument("--month", type=parse_month, required=True, metavar="YYYY-MM", help="YYYY-MM")
     again.add_argument("--reason", required=True, help="why (kept in superseded/YYYY-MM/<time>/reprocess.json)")
     again.set_defaults(handler=reprocess_command)
@@ -441,8 +505,10 @@ def main(argv: list[str] | None = None) -> None:
         code = error.exit_code
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as error:
         # A lake refused (no such bucket, no permission) or a local folder not usable: unusable, exit 9.
-        print(f"bottleneck-admin {args.command}: lake {config.lake_url()} unusable: {type(error).__name__}: "
-              f"{error}", file=sys.stderr)
+        print(
+            f"bottleneck-admin {args.command}: lake {config.lake_url()} unusable: {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
         code = LakeError.exit_code
     sys.exit(code)
 

@@ -4,6 +4,7 @@ Luigi's own error emails are not used: they are skipped when stdout is a termina
 receiver (the report's readers) and verify no TLS certificate. `install()` turns them off and
 registers this module's handlers instead; `bottleneck` calls it when imported.
 """
+
 import collections
 import datetime as dt
 import json
@@ -119,10 +120,14 @@ def error_text(error) -> str:
 def send_alert(task, error, month: dt.date) -> dict:
     settings = mail.smtp_settings()
     operators = receivers()
-    lines = [line for record in list(_recent) for line in record.splitlines()][-3 * LOG_LINES:]
+    lines = [line for record in list(_recent) for line in record.splitlines()][-3 * LOG_LINES :]
     message = mail.alert_email(
-        month=f"{month:%Y-%m}", task=str(task), error=settings.redact(error_text(error)),
-        log_lines=[settings.redact(line) for line in lines], sender=mail.sender(), receivers=operators,
+        month=f"{month:%Y-%m}",
+        task=str(task),
+        error=settings.redact(error_text(error)),
+        log_lines=[settings.redact(line) for line in lines],
+        sender=mail.sender(),
+        receivers=operators,
     )
     if settings.host and not operators:
         logger.error("failure of %s not alerted: set [bottleneck] alert_receivers", task)
@@ -131,9 +136,13 @@ def send_alert(task, error, month: dt.date) -> dict:
     record = mail.deliver(message, operators, month, "alert_eml", settings, stamp=stamp)
     try:
         # What `bottleneck-admin status` shows as the month's last alert, sent or written as .eml.
-        lake.write_text(lake.target(month, "alert_record", stamp=stamp), json.dumps(
-            {"month": f"{month:%Y-%m}", "task": str(task), "error": settings.redact(error_text(error)), **record},
-            indent=2))
+        lake.write_text(
+            lake.target(month, "alert_record", stamp=stamp),
+            json.dumps(
+                {"month": f"{month:%Y-%m}", "task": str(task), "error": settings.redact(error_text(error)), **record},
+                indent=2,
+            ),
+        )
     except Exception as problem:  # noqa: BLE001 - the alert itself went out; only its record is missing
         logger.warning("record of the alert for %s not written: %s", f"{month:%Y-%m}", problem)
     logger.info("operators alerted of the failure of %s (%s)", task, record.get("path") or record["message_id"])

@@ -1,4 +1,5 @@
 """Premium or ordinary: a wine's price z-score against the month's other wines."""
+
 import numpy as np
 import pandas as pd
 

@@ -1,4 +1,5 @@
 """`bottleneck-run`: Luigi's own command line with the package preloaded and typed exit codes."""
+
 import contextlib
 import io
 import sys
@@ -81,9 +82,13 @@ def with_reachable_scheduler(argv: list[str]) -> list[str]:
     url, fallback = central_scheduler(argv)
     if url is None or not fallback or reachable(url):
         return argv
-    print(f"WARNING: bottleneck-run: the central scheduler at {url} cannot be reached; running with the "
-          "local scheduler instead (not shown in the visualiser, no sharing of work with other workers; "
-          "[bottleneck] scheduler_fallback = false to fail instead)", file=sys.stderr, flush=True)
+    print(
+        f"WARNING: bottleneck-run: the central scheduler at {url} cannot be reached; running with the "
+        "local scheduler instead (not shown in the visualiser, no sharing of work with other workers; "
+        "[bottleneck] scheduler_fallback = false to fail instead)",
+        file=sys.stderr,
+        flush=True,
+    )
     return [*argv, "--local-scheduler"]
 
 

@@ -1,4 +1,5 @@
 """Month over month: a month's headline figures, its changes against the month before, a year of figures."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -7,8 +8,13 @@ import pandas as pd
 from bottleneck.classify import PREMIUM
 
 CENTS = Decimal("0.01")
-HEADLINE = {"products": "Products", "premium": "Premium wines", "ordinary": "Ordinary wines", "units": "Units sold",
-            "turnover": "Turnover"}
+HEADLINE = {
+    "products": "Products",
+    "premium": "Premium wines",
+    "ordinary": "Ordinary wines",
+    "units": "Units sold",
+    "turnover": "Turnover",
+}
 CHANGE_KINDS = ("new", "gone", "price", "premium", "ordinary", "revenue")
 CHANGE_COLUMNS = ("change", "product_id", "sku", "wine", "before", "after")
 TOP_MOVERS = 10
@@ -24,8 +30,12 @@ def month_figures(month: str, wines: pd.DataFrame) -> dict:
     """The headline figures of one month's classified wines."""
     premium = int((wines["category"] == PREMIUM).sum())
     return {
-        "month": month, "products": len(wines), "premium": premium, "ordinary": len(wines) - premium,
-        "units": int(wines["total_sales"].sum()), "turnover": float(turnover(wines)),
+        "month": month,
+        "products": len(wines),
+        "premium": premium,
+        "ordinary": len(wines) - premium,
+        "units": int(wines["total_sales"].sum()),
+        "turnover": float(turnover(wines)),
     }
 
 
@@ -37,8 +47,16 @@ def headline(current: dict, previous: dict | None) -> list[dict]:
         before = None if previous is None else previous[figure]
         change = None if before is None else _exact(now) - _exact(before)
         percent = None if change is None or not before else float(change / _exact(before) * 100)
-        rows.append({"figure": figure, "label": label, "current": now, "previous": before,
-                     "change": None if change is None else _plain(change), "change_pct": percent})
+        rows.append(
+            {
+                "figure": figure,
+                "label": label,
+                "current": now,
+                "previous": before,
+                "change": None if change is None else _plain(change),
+                "change_pct": percent,
+            }
+        )
     return rows
 
 
@@ -61,14 +79,23 @@ def changes(current: pd.DataFrame, previous: pd.DataFrame | None, movers: int = 
     if previous is None:
         return pd.DataFrame(columns=list(CHANGE_COLUMNS))
     columns = ["product_id", "sku", "post_title", "price", "revenue", "category"]
-    both = current[columns].merge(previous[columns], on="product_id", how="outer", suffixes=("", "_before"),
-                                  indicator=True)
+    both = current[columns].merge(
+        previous[columns], on="product_id", how="outer", suffixes=("", "_before"), indicator=True
+    )
     rows = []
 
     def add(kind, table, before, after, name="post_title", sku="sku"):
         for row in table.itertuples(index=False):
-            rows.append((kind, int(row.product_id), getattr(row, sku), getattr(row, name),
-                         _value(getattr(row, before)) if before else "", _value(getattr(row, after)) if after else ""))
+            rows.append(
+                (
+                    kind,
+                    int(row.product_id),
+                    getattr(row, sku),
+                    getattr(row, name),
+                    _value(getattr(row, before)) if before else "",
+                    _value(getattr(row, after)) if after else "",
+                )
+            )
 
     add("new", both[both["_merge"] == "left_only"], None, "price")
     add("gone", both[both["_merge"] == "right_only"], "price_before", None, "post_title_before", "sku_before")
@@ -79,14 +106,22 @@ def changes(current: pd.DataFrame, previous: pd.DataFrame | None, movers: int = 
     add("ordinary", reclassed[reclassed["category"] != PREMIUM], "category_before", "category")
     moved = kept.assign(moved=(kept["revenue"] - kept["revenue_before"]).round(2))
     moved = moved[moved["moved"] != 0].assign(size=lambda t: t["moved"].abs())
-    add("revenue", moved.sort_values(["size", "product_id"], ascending=[False, True]).head(movers),
-        "revenue_before", "revenue")
+    add(
+        "revenue",
+        moved.sort_values(["size", "product_id"], ascending=[False, True]).head(movers),
+        "revenue_before",
+        "revenue",
+    )
     table = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
     order = table["change"].map({kind: index for index, kind in enumerate(CHANGE_KINDS)})
     # Movers keep their rank; every other kind reads by product_id.
     rank = table.index.where(table["change"] == "revenue", 0)
-    return (table.assign(order=order, rank=rank).sort_values(["order", "rank", "product_id"], kind="stable")
-            .drop(columns=["order", "rank"]).reset_index(drop=True))
+    return (
+        table.assign(order=order, rank=rank)
+        .sort_values(["order", "rank", "product_id"], kind="stable")
+        .drop(columns=["order", "rank"])
+        .reset_index(drop=True)
+    )
 
 
 def _value(value):
@@ -125,5 +160,5 @@ def comparison(current: dict, earlier: list[dict]) -> dict:
         "no_comparison": None if figures else (previous["reason"] if previous else "no month before this one"),
         "headline": headline(current, figures),
         "history": [record["figures"] or {"month": record["month"], "gap": record["reason"]} for record in earlier]
-                   + [current],
+        + [current],
     }

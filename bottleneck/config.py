@@ -1,4 +1,5 @@
 """The `[bottleneck]` section of luigi.cfg, and the Luigi defaults the pipeline cannot run without."""
+
 import configparser
 import datetime as dt
 import functools
@@ -43,18 +44,22 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
     )
     alert_receivers = luigi.Parameter(default="", description="Operators alerted of failures (comma list).")
     smtp_ca_bundle = luigi.Parameter(
-        default="", description="PEM file of the CAs trusted for the SMTP server's certificate (default: the system's).",
+        default="",
+        description="PEM file of the CAs trusted for the SMTP server's certificate (default: the system's).",
     )
     smtp_retry_seconds = luigi.FloatParameter(
-        default=300.0, description="How long transient SMTP failures (refused connection, timeout, 4xx) are retried.",
+        default=300.0,
+        description="How long transient SMTP failures (refused connection, timeout, 4xx) are retried.",
     )
     pushgateway = luigi.Parameter(
-        default="", description="URL of a Prometheus Pushgateway each run pushes its metrics to (empty: none).",
+        default="",
+        description="URL of a Prometheus Pushgateway each run pushes its metrics to (empty: none).",
     )
     scheduler_fallback = luigi.BoolParameter(
-        default=True, parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        default=True,
+        parsing=luigi.BoolParameter.EXPLICIT_PARSING,
         description="bottleneck-run: when the central scheduler cannot be reached at start, warn and run "
-                    "with the local scheduler instead of failing (the visualiser never blocks the report).",
+        "with the local scheduler instead of failing (the visualiser never blocks the report).",
     )
 
 

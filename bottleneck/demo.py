@@ -4,6 +4,7 @@ The real exports cannot ship with the project, so this writes a month of the sam
 attachments beside products, empty and duplicated rows, products without a sku, non-numeric skus,
 negative prices and stock, liaison rows without a web id) into the local lake, and runs it.
 """
+
 import argparse
 import datetime as dt
 import io
@@ -16,20 +17,71 @@ import xlsxwriter
 from bottleneck import lake
 
 WEB_COLUMNS = [
-    "sku", "virtual", "downloadable", "rating_count", "average_rating", "total_sales", "tax_status",
-    "tax_class", "post_author", "post_date", "post_date_gmt", "post_content", "post_title", "post_excerpt",
-    "post_status", "comment_status", "ping_status", "post_password", "post_name", "post_modified",
-    "post_modified_gmt", "post_content_filtered", "post_parent", "guid", "menu_order", "post_type",
-    "post_mime_type", "comment_count",
+    "sku",
+    "virtual",
+    "downloadable",
+    "rating_count",
+    "average_rating",
+    "total_sales",
+    "tax_status",
+    "tax_class",
+    "post_author",
+    "post_date",
+    "post_date_gmt",
+    "post_content",
+    "post_title",
+    "post_excerpt",
+    "post_status",
+    "comment_status",
+    "ping_status",
+    "post_password",
+    "post_name",
+    "post_modified",
+    "post_modified_gmt",
+    "post_content_filtered",
+    "post_parent",
+    "guid",
+    "menu_order",
+    "post_type",
+    "post_mime_type",
+    "comment_count",
 ]
 ERP_COLUMNS = ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"]
 LIAISON_COLUMNS = ["product_id", "id_web"]
-ESTATES = ["Château du Couvent", "Domaine des Tourelles", "Clos de la Roche", "Maison Pichon", "Domaine Huet",
-           "Château Lagrange", "Domaine Zind", "Mas Amiel", "Domaine Weinbach", "Château Simone",
-           "Parés Baltà", "Domaine de l'Écu", "Château Yon-Figeac", "Domaine Ogier", "Josmeyer"]
-WINES = ["Pomerol", "Saint-Émilion Grand Cru", "Riesling Grand Cru", "Côte-Rôtie", "Sancerre", "Chablis 1er Cru",
-         "Vouvray Sec", "Maury Grenat", "Gewurztraminer", "Palette Rosé", "Penedès Indigena", "Muscadet",
-         "Crozes-Hermitage", "Pinot Gris", "Condrieu"]
+ESTATES = [
+    "Château du Couvent",
+    "Domaine des Tourelles",
+    "Clos de la Roche",
+    "Maison Pichon",
+    "Domaine Huet",
+    "Château Lagrange",
+    "Domaine Zind",
+    "Mas Amiel",
+    "Domaine Weinbach",
+    "Château Simone",
+    "Parés Baltà",
+    "Domaine de l'Écu",
+    "Château Yon-Figeac",
+    "Domaine Ogier",
+    "Josmeyer",
+]
+WINES = [
+    "Pomerol",
+    "Saint-Émilion Grand Cru",
+    "Riesling Grand Cru",
+    "Côte-Rôtie",
+    "Sancerre",
+    "Chablis 1er Cru",
+    "Vouvray Sec",
+    "Maury Grenat",
+    "Gewurztraminer",
+    "Palette Rosé",
+    "Penedès Indigena",
+    "Muscadet",
+    "Crozes-Hermitage",
+    "Pinot Gris",
+    "Condrieu",
+]
 
 
 def synthetic_month(month: dt.date, products: int = 800, seed: int | None = None) -> dict[str, bytes]:
@@ -74,19 +126,44 @@ def _web_row(sku, title, sales, post_type, month, rng) -> list:
     numeric_sku = float(sku) if sku is not None and sku.isdigit() else sku
     image = post_type == "attachment"
     return [
-        numeric_sku, 0, 0, 0, None if image else 0.0, sales, None if image else "taxable", None, 2.0, posted,
-        posted - dt.timedelta(hours=2), None, title, None if image else "Un vin de caractère.", "publish",
-        "closed", "closed", None, slug, modified, modified - dt.timedelta(hours=2), None, 0.0,
-        f"https://www.bottle-neck.fr/wp-content/uploads/{slug}.jpg" if image
-        else f"https://www.bottle-neck.fr/?post_type=product&p={sku}", 0.0, post_type,
-        "image/jpeg" if image else None, 0.0,
+        numeric_sku,
+        0,
+        0,
+        0,
+        None if image else 0.0,
+        sales,
+        None if image else "taxable",
+        None,
+        2.0,
+        posted,
+        posted - dt.timedelta(hours=2),
+        None,
+        title,
+        None if image else "Un vin de caractère.",
+        "publish",
+        "closed",
+        "closed",
+        None,
+        slug,
+        modified,
+        modified - dt.timedelta(hours=2),
+        None,
+        0.0,
+        f"https://www.bottle-neck.fr/wp-content/uploads/{slug}.jpg"
+        if image
+        else f"https://www.bottle-neck.fr/?post_type=product&p={sku}",
+        0.0,
+        post_type,
+        "image/jpeg" if image else None,
+        0.0,
     ]
 
 
 def xlsx_bytes(columns: list[str], rows: list[list]) -> bytes:
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
-                                            "strings_to_formulas": False, "strings_to_urls": False})
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     sheet = workbook.add_worksheet("Sheet1")
     dates = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     sheet.write_row(0, 0, columns)
@@ -109,8 +186,10 @@ def write_month(month: dt.date, exports: dict[str, bytes]) -> None:
         lake.write_bytes(lake.target(month, f"raw_{source}"), data)
 
 
-DEMO_ADDRESSES = {"sender": "BottleNeck reports <reports@bottleneck.example>",
-                  "receiver": "product-managers@bottleneck.example"}
+DEMO_ADDRESSES = {
+    "sender": "BottleNeck reports <reports@bottleneck.example>",
+    "receiver": "product-managers@bottleneck.example",
+}
 
 
 def _demo_addresses() -> None:

@@ -1,4 +1,5 @@
 """Reads one raw xlsx export into a table, refusing files that are not, or not safely, workbooks."""
+
 import io
 import posixpath
 import zipfile
@@ -17,8 +18,9 @@ RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relations
 PACKAGE = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-def read_table(data: bytes, file: str, required: list[str], max_file_mb: float, max_unpacked_mb: float,
-               text: tuple[str, ...] = ()) -> pd.DataFrame:
+def read_table(
+    data: bytes, file: str, required: list[str], max_file_mb: float, max_unpacked_mb: float, text: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """The required columns of the first sheet whose header (within its first rows) names them all.
 
     One row a data row below the header, `source_row` first (its Excel row number); empty cells are
@@ -64,12 +66,18 @@ def _body(data: bytes, sheet: str, header_index: int, required: list[str], text:
     # row is sampled for the types (schema_sample_rows=None): a stray text cell far down a number
     # column makes it text, for the schema to name with its row, instead of a silent null.
     body = fastexcel.read_excel(data).load_sheet(
-        sheet, header_row=header_index, use_columns=lambda column: column.name.strip() in wanted,
-        dtypes={name: "string" for name in required if name in text}, schema_sample_rows=None)
+        sheet,
+        header_row=header_index,
+        use_columns=lambda column: column.name.strip() in wanted,
+        dtypes={name: "string" for name in required if name in text},
+        schema_sample_rows=None,
+    )
     columns = {column.name.strip(): column.name for column in body.selected_columns}
     if set(columns) != wanted:
-        raise InvalidInputError(f"{file}: sheet '{sheet}' row {header_index + 1} read as columns "
-                                f"{sorted(columns)}, not {sorted(wanted)}; rule 'a valid xlsx file'")
+        raise InvalidInputError(
+            f"{file}: sheet '{sheet}' row {header_index + 1} read as columns "
+            f"{sorted(columns)}, not {sorted(wanted)}; rule 'a valid xlsx file'"
+        )
     cells = ", ".join(_cell(body.selected_columns, columns[name], name) for name in required)
     # DuckDB reads the Arrow columns fastexcel exposes (the PyCapsule interface): no pyarrow needed.
     table = connection().execute(f"SELECT {cells} FROM body").df()
@@ -90,7 +98,8 @@ def _checked_archive(data: bytes, file: str, max_file_mb: float, max_unpacked_mb
     check_file_size(len(data), file, max_file_mb)
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise InvalidInputError(
-            f"{file}: not an xlsx workbook (not a zip archive, or one cut short); rule 'a valid xlsx file'")
+            f"{file}: not an xlsx workbook (not a zip archive, or one cut short); rule 'a valid xlsx file'"
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as error:
@@ -121,8 +130,11 @@ def sheet_heads(archive: zipfile.ZipFile) -> dict[str, dict[int, list[str]]]:
 def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {relation.get("Id"): relation.get("Target") for relation in relations.iter(f"{PACKAGE}Relationship")
-               if relation.get("Type", "").endswith("/worksheet")}
+    targets = {
+        relation.get("Id"): relation.get("Target")
+        for relation in relations.iter(f"{PACKAGE}Relationship")
+        if relation.get("Type", "").endswith("/worksheet")
+    }
     parts = []
     for sheet in workbook.iter(f"{MAIN}sheet"):
         target = targets.get(sheet.get(RELATIONSHIP))
@@ -197,5 +209,6 @@ def _header(rows: dict[int, list[str]], required: list[str]):
 def _check_unique(header: list[str], required: list[str], file: str) -> None:
     for name in required:
         if header.count(name) > 1:
-            raise InvalidInputError(f"{file}: column '{name}' appears {header.count(name)} times in the header; "
-                                    "rule 'unique column names'")
+            raise InvalidInputError(
+                f"{file}: column '{name}' appears {header.count(name)} times in the header; rule 'unique column names'"
+            )

@@ -4,6 +4,7 @@ Another month compares itself with these, so they never depend on whether or whe
 the same exports give the same figures, through the same staging, reconciliation, classification
 and gate as the month's own tasks.
 """
+
 import pandas as pd
 
 from bottleneck.classify import classified_wines
@@ -27,13 +28,15 @@ def figures_from_raw(label: str, raw: dict[str, bytes | None], settings) -> tupl
     unusable = [f"{'missing' if data is None else 'empty'} {source}.xlsx" for source, data in raw.items() if not data]
     if unusable:
         raise MissingSourceError(f"{label}: raw exports not ready: {'; '.join(unusable)}")
-    staged = {source: staged_table(source, data, f"{label} {source}.xlsx", settings.max_file_mb,
-                                   settings.max_unpacked_mb)
-              for source, data in raw.items()}
+    staged = {
+        source: staged_table(source, data, f"{label} {source}.xlsx", settings.max_file_mb, settings.max_unpacked_mb)
+        for source, data in raw.items()
+    }
     result = reconciled(staged)
     wines = classified_wines(result.products, settings.premium_zscore)
-    failed = failures(gate(staged, wines, result.rejected_rows, result.turnover, reference(staged),
-                           settings.premium_zscore))
+    failed = failures(
+        gate(staged, wines, result.rejected_rows, result.turnover, reference(staged), settings.premium_zscore)
+    )
     if failed:
         raise QualityGateError(f"{label}: quality gate failed: " + "; ".join(check.name for check in failed))
     return month_figures(label, wines), wines

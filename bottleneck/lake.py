@@ -1,4 +1,5 @@
 """Where every file of the pipeline lives: one lake root (S3 or local) and one layout under it."""
+
 import datetime as dt
 import errno
 import functools
@@ -63,7 +64,7 @@ LAYOUT = {
 def lake_url() -> str:
     """The configured lake root, refused when it could escape its folder or bucket."""
     url = config.lake_url().strip()
-    path = url[len("s3://"):] if url.startswith("s3://") else url
+    path = url[len("s3://") :] if url.startswith("s3://") else url
     if not path or ".." in path.replace("\\", "/").split("/"):
         raise LakeError(f"lake {url!r} is refused: rule 'lake URL without empty or parent (..) segments'")
     if "://" in url and not url.startswith("s3://"):
@@ -134,21 +135,27 @@ def _retried(function):
             if _is_permanent(error):
                 raise unusable(error) from error
             # Typed (exit code 9) once the retry window is spent; the message holds no credential.
-            raise LakeError(f"lake {lake_url()} unreachable for [bottleneck] retry_seconds="
-                            f"{config.settings().retry_seconds:g}s: {type(error).__name__}: {error}") from error
+            raise LakeError(
+                f"lake {lake_url()} unreachable for [bottleneck] retry_seconds="
+                f"{config.settings().retry_seconds:g}s: {type(error).__name__}: {error}"
+            ) from error
         except OSError as error:
             if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise LakeError(f"lake {lake_url()} unusable: {error.strerror} on {error.filename}; fix: let the "
-                                "user running the pipeline write there, or point [bottleneck] lake "
-                                "(BOTTLENECK_LAKE) at a writable folder") from error
+                raise LakeError(
+                    f"lake {lake_url()} unusable: {error.strerror} on {error.filename}; fix: let the "
+                    "user running the pipeline write there, or point [bottleneck] lake "
+                    "(BOTTLENECK_LAKE) at a writable folder"
+                ) from error
             raise
 
     return call
 
 
-CREDENTIALS_FIX = ("give the pipeline's identity (web-identity role of its ServiceAccount, instance role, or "
-                   "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) s3:ListBucket on the bucket and s3:GetObject, "
-                   "s3:PutObject, s3:DeleteObject under the lake's prefix")
+CREDENTIALS_FIX = (
+    "give the pipeline's identity (web-identity role of its ServiceAccount, instance role, or "
+    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) s3:ListBucket on the bucket and s3:GetObject, "
+    "s3:PutObject, s3:DeleteObject under the lake's prefix"
+)
 
 
 def unusable(error: Exception) -> LakeError:
@@ -158,15 +165,20 @@ def unusable(error: Exception) -> LakeError:
         return LakeError(f"lake {url} unusable: no AWS credentials found; fix: {CREDENTIALS_FIX}")
     if isinstance(error, botocore.exceptions.ClientError):
         code = error.response.get("Error", {}).get("Code", "")
-        bucket = url[len("s3://"):].split("/", 1)[0]
+        bucket = url[len("s3://") :].split("/", 1)[0]
         if code == "NoSuchBucket":
-            return LakeError(f"lake {url} unusable: bucket '{bucket}' does not exist (NoSuchBucket); fix: create "
-                             "the bucket, or correct [bottleneck] lake (BOTTLENECK_LAKE) and AWS_ENDPOINT_URL")
+            return LakeError(
+                f"lake {url} unusable: bucket '{bucket}' does not exist (NoSuchBucket); fix: create "
+                "the bucket, or correct [bottleneck] lake (BOTTLENECK_LAKE) and AWS_ENDPOINT_URL"
+            )
         if http_status(error) in (401, 403):
-            return LakeError(f"lake {url} unusable: access refused (HTTP {http_status(error)} {code}); fix: "
-                             f"{CREDENTIALS_FIX}")
-    return LakeError(f"lake {url} unusable: {type(error).__name__}: {error}; fix: check [bottleneck] lake "
-                     "(BOTTLENECK_LAKE), AWS_ENDPOINT_URL and the pipeline's AWS credentials")
+            return LakeError(
+                f"lake {url} unusable: access refused (HTTP {http_status(error)} {code}); fix: {CREDENTIALS_FIX}"
+            )
+    return LakeError(
+        f"lake {url} unusable: {type(error).__name__}: {error}; fix: check [bottleneck] lake "
+        "(BOTTLENECK_LAKE), AWS_ENDPOINT_URL and the pipeline's AWS credentials"
+    )
 
 
 @_retried
@@ -236,7 +248,7 @@ class Stat(NamedTuple):
 @_retried
 def stat(file: luigi.target.FileSystemTarget) -> Stat:
     if not isinstance(file, luigi.LocalTarget):
-        bucket, key = file.path[len("s3://"):].split("/", 1)
+        bucket, key = file.path[len("s3://") :].split("/", 1)
         head = file.fs.s3.meta.client.head_object(Bucket=bucket, Key=key)
         return Stat(head["ContentLength"], head["ETag"].strip('"'))
     status = os.stat(file.path)
@@ -281,8 +293,11 @@ def listing(where: str) -> list[str]:
         return sorted(s3_client().list(where.rstrip("/") + "/"))
     if not os.path.isdir(where):
         return []
-    return sorted(os.path.relpath(os.path.join(parent, name), where).replace(os.sep, "/")
-                  for parent, _, names in os.walk(where) for name in names)
+    return sorted(
+        os.path.relpath(os.path.join(parent, name), where).replace(os.sep, "/")
+        for parent, _, names in os.walk(where)
+        for name in names
+    )
 
 
 def months_in(area: str) -> list[dt.date]:

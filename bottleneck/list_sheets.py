@@ -1,4 +1,5 @@
 """Workbook sheets that list a whole table, their rows rendered in bulk instead of cell by cell."""
+
 import contextlib
 import functools
 import zipfile
@@ -30,8 +31,10 @@ class ListWorkbook(xlsxwriter.Workbook):
     """
 
     def _store_workbook(self) -> None:
-        with _replaced(xlsxwriter.workbook, ZipFile=functools.partial(zipfile.ZipFile, compresslevel=ZIP_LEVEL)), \
-                _replaced(zipfile, zlib=isal_zlib, crc32=isal_zlib.crc32):
+        with (
+            _replaced(xlsxwriter.workbook, ZipFile=functools.partial(zipfile.ZipFile, compresslevel=ZIP_LEVEL)),
+            _replaced(zipfile, zlib=isal_zlib, crc32=isal_zlib.crc32),
+        ):
             super()._store_workbook()
 
 
@@ -123,7 +126,8 @@ class ListSheet(Worksheet):
         database.register("list_rows", self.rows)
         try:
             rows = database.execute(
-                f"""SELECT concat('<row r="', excel_row, '">', {cells}, '</row>') FROM list_rows ORDER BY excel_row""")
+                f"""SELECT concat('<row r="', excel_row, '">', {cells}, '</row>') FROM list_rows ORDER BY excel_row"""
+            )
             while chunk := rows.fetchmany(ROWS_A_CHUNK):
                 yield "".join(row for (row,) in chunk)
         finally:
@@ -141,11 +145,16 @@ class ListSheet(Worksheet):
         start, empty = f"'<c{style}", f"'<c{style}/>'"
         value = f"c{index}"
         if index in self.text_columns:
-            return (f"""CASE WHEN s{index} IS NOT NULL THEN {start} t="s"><v>' || s{index} || '</v></c>' """
-                    f"""WHEN {value} IS NOT NULL THEN {start} t="inlineStr"><is><t>' || {value} || '</t></is></c>' """
-                    f"ELSE {empty} END")
-        present = (f"coalesce(isfinite({value}), false)" if pd.api.types.is_float_dtype(self.rows[value].dtype)
-                   else f"{value} IS NOT NULL")
+            return (
+                f"""CASE WHEN s{index} IS NOT NULL THEN {start} t="s"><v>' || s{index} || '</v></c>' """
+                f"""WHEN {value} IS NOT NULL THEN {start} t="inlineStr"><is><t>' || {value} || '</t></is></c>' """
+                f"ELSE {empty} END"
+            )
+        present = (
+            f"coalesce(isfinite({value}), false)"
+            if pd.api.types.is_float_dtype(self.rows[value].dtype)
+            else f"{value} IS NOT NULL"
+        )
         return f"CASE WHEN {present} THEN {start}><v>' || CAST({value} AS VARCHAR) || '</v></c>' ELSE {empty} END"
 
 
@@ -155,9 +164,19 @@ def _plain_texts(columns: dict[int, pd.Series]) -> dict[int, np.ndarray]:
     if not columns:
         return {}
     texts_frame = pd.DataFrame({f"t{index}": column for index, column in columns.items()})
-    plain = connection().execute("SELECT " + ", ".join(
-        f"coalesce(regexp_full_match(CAST(t{index} AS VARCHAR), '{PLAIN_TEXT}') AND length(t{index}) <= {MAX_TEXT}, "
-        f"false) AS t{index}" for index in columns) + " FROM texts_frame").fetchnumpy()
+    plain = (
+        connection()
+        .execute(
+            "SELECT "
+            + ", ".join(
+                f"coalesce(regexp_full_match(CAST(t{index} AS VARCHAR), '{PLAIN_TEXT}') AND length(t{index}) <= {MAX_TEXT}, "
+                f"false) AS t{index}"
+                for index in columns
+            )
+            + " FROM texts_frame"
+        )
+        .fetchnumpy()
+    )
     return {index: plain[f"t{index}"].astype(bool) for index in columns}
 
 

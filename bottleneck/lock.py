@@ -14,6 +14,7 @@ lock lives where the outputs live, so it works for any two runs that share the l
 A run that finds the lock held waits for it (up to `wait_seconds`), then re-checks what it guards:
 the caller must look again, inside the lock, whether the step was done meanwhile.
 """
+
 import contextlib
 import datetime as dt
 import json
@@ -52,8 +53,13 @@ def _owner() -> dict:
 
 
 @contextlib.contextmanager
-def month_lock(month: dt.date, name: str, wait_seconds: float = WAIT_SECONDS,
-               stale_seconds: float = STALE_SECONDS, poll_seconds: float = POLL_SECONDS):
+def month_lock(
+    month: dt.date,
+    name: str,
+    wait_seconds: float = WAIT_SECONDS,
+    stale_seconds: float = STALE_SECONDS,
+    poll_seconds: float = POLL_SECONDS,
+):
     """Holds the lake lock `locks/YYYY/MM/<name>.lock` for the body of the `with`."""
     where = lake.location(month, "lock", name=name)
     holder = _S3Lock(where, stale_seconds) if where.startswith("s3://") else _LocalLock(where)
@@ -61,13 +67,16 @@ def month_lock(month: dt.date, name: str, wait_seconds: float = WAIT_SECONDS,
     waited = False
     while not holder.acquire():
         if not waited:
-            logger.info("%s is held by %s: waiting for it (at most %.0f s)", where, holder.describe_holder(),
-                        wait_seconds)
+            logger.info(
+                "%s is held by %s: waiting for it (at most %.0f s)", where, holder.describe_holder(), wait_seconds
+            )
             waited = True
         if time.monotonic() >= deadline:
-            raise LockTimeout(f"{month:%Y-%m}: {where} still held by {holder.describe_holder()} after "
-                              f"{wait_seconds:.0f} s; rule 'one run of a month's {name} at a time' (if no run "
-                              "of this month is active, the holder died: delete the lock and re-run)")
+            raise LockTimeout(
+                f"{month:%Y-%m}: {where} still held by {holder.describe_holder()} after "
+                f"{wait_seconds:.0f} s; rule 'one run of a month's {name} at a time' (if no run "
+                "of this month is active, the holder died: delete the lock and re-run)"
+            )
         time.sleep(poll_seconds)
     try:
         yield
@@ -123,8 +132,13 @@ class _S3Lock:
 
     def acquire(self) -> bool:
         try:
-            reply = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(_owner()).encode(),
-                                       IfNoneMatch="*", ContentType="application/json")
+            reply = self.s3.put_object(
+                Bucket=self.bucket,
+                Key=self.key,
+                Body=json.dumps(_owner()).encode(),
+                IfNoneMatch="*",
+                ContentType="application/json",
+            )
         except botocore.exceptions.ClientError as error:
             # 412: the lock exists; 409: another conditional put on the same key is in flight.
             if lake.http_status(error) not in (409, 412):
@@ -148,8 +162,14 @@ class _S3Lock:
         age = (dt.datetime.now(dt.timezone.utc) - head["LastModified"]).total_seconds()
         if age <= self.stale_seconds:
             return
-        logger.warning("s3://%s/%s: held by %s for %.0f s, more than %.0f s: breaking it as left by a dead run",
-                       self.bucket, self.key, self.seen.get("owner", "?"), age, self.stale_seconds)
+        logger.warning(
+            "s3://%s/%s: held by %s for %.0f s, more than %.0f s: breaking it as left by a dead run",
+            self.bucket,
+            self.key,
+            self.seen.get("owner", "?"),
+            age,
+            self.stale_seconds,
+        )
         self._delete(head["ETag"])
 
     def _delete(self, etag: str) -> None:

@@ -5,6 +5,7 @@ label month=YYYY-MM. A success pushes the figures and the time; a failure pushes
 code, leaving the month's last figures as they were. A push that fails is logged as a warning: the
 metrics watch the month, they never fail it. prometheus_client is imported only when a push is due.
 """
+
 import datetime as dt
 import json
 import logging
@@ -80,11 +81,17 @@ def push(url: str, month: dt.date, samples: dict[str, float]) -> bool:
         registry = CollectorRegistry()
         for name, value in samples.items():
             Gauge(name, METRICS[name], registry=registry).set(value)
-        pushadd_to_gateway(url, job=JOB, grouping_key={"month": f"{month:%Y-%m}"}, registry=registry,
-                           timeout=PUSH_TIMEOUT_SECONDS)
+        pushadd_to_gateway(
+            url, job=JOB, grouping_key={"month": f"{month:%Y-%m}"}, registry=registry, timeout=PUSH_TIMEOUT_SECONDS
+        )
     except Exception as problem:  # noqa: BLE001 - metrics never fail the month
-        logger.warning("metrics of %s not pushed to [bottleneck] pushgateway=%s: %s: %s", f"{month:%Y-%m}", url,
-                       type(problem).__name__, problem)
+        logger.warning(
+            "metrics of %s not pushed to [bottleneck] pushgateway=%s: %s: %s",
+            f"{month:%Y-%m}",
+            url,
+            type(problem).__name__,
+            problem,
+        )
         return False
     logger.info("metrics of %s pushed to %s", f"{month:%Y-%m}", url)
     return True

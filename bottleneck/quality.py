@@ -1,4 +1,5 @@
 """The data-quality gate: every check recorded with its observed and expected values, each able to fail."""
+
 import json
 from dataclasses import asdict, dataclass
 from decimal import Decimal, localcontext
@@ -40,36 +41,63 @@ def _named(values) -> str:
 
 
 def has_products(wines: pd.DataFrame) -> Check:
-    return Check("the month has products", ERROR, len(wines) > 0, len(wines), "at least 1",
-                 "" if len(wines) else "no product is in erp, liaison and web: no report of 0 wines is sent")
+    return Check(
+        "the month has products",
+        ERROR,
+        len(wines) > 0,
+        len(wines),
+        "at least 1",
+        "" if len(wines) else "no product is in erp, liaison and web: no report of 0 wines is sent",
+    )
 
 
 def unique_product_ids(wines: pd.DataFrame) -> Check:
     repeated = wines.loc[wines["product_id"].duplicated(), "product_id"].unique()
-    return Check("product_id unique", ERROR, len(repeated) == 0, len(repeated), 0,
-                 f"product_id repeated: {_named(repeated)}" if len(repeated) else "")
+    return Check(
+        "product_id unique",
+        ERROR,
+        len(repeated) == 0,
+        len(repeated),
+        0,
+        f"product_id repeated: {_named(repeated)}" if len(repeated) else "",
+    )
 
 
 def product_values_present(wines: pd.DataFrame) -> Check:
     """An empty price or total_sales on a product is named, never summed as 0 or dropped."""
-    empty = [f"{SOURCE_FILES[source]} row {row} column {column} (product_id {product_id})"
-             for column, source in PRODUCT_VALUES.items()
-             for product_id, row in zip(wines.loc[wines[column].isna(), "product_id"],
-                                        wines.loc[wines[column].isna(), f"{source}_row"])]
-    return Check("every product has a price and a total_sales", ERROR, not empty, len(empty), 0,
-                 f"empty: {_named(empty)}" if empty else "")
+    empty = [
+        f"{SOURCE_FILES[source]} row {row} column {column} (product_id {product_id})"
+        for column, source in PRODUCT_VALUES.items()
+        for product_id, row in zip(
+            wines.loc[wines[column].isna(), "product_id"], wines.loc[wines[column].isna(), f"{source}_row"]
+        )
+    ]
+    return Check(
+        "every product has a price and a total_sales",
+        ERROR,
+        not empty,
+        len(empty),
+        0,
+        f"empty: {_named(empty)}" if empty else "",
+    )
 
 
 def conflicting_duplicates(clean: pd.DataFrame, file: str, key: str, value: str, name: str = "") -> Check:
     """One key with two different values (two prices, two links) is refused, not resolved."""
     repeated = clean[clean[key].notna() & clean[key].duplicated(keep=False)].sort_values(["source_row"])
     conflicts = [
-        f"{key} {key_value}: {file} " + "; ".join(f"row {row.source_row} {value}={getattr(row, value)}"
-                                                  for row in rows.itertuples())
+        f"{key} {key_value}: {file} "
+        + "; ".join(f"row {row.source_row} {value}={getattr(row, value)}" for row in rows.itertuples())
         for key_value, rows in repeated.groupby(key, sort=True)
     ]
-    return Check(name or f"one {value} a {key} in {file}", ERROR, not conflicts, len(conflicts), 0,
-                 f"conflicting rows: {_named(conflicts)}" if conflicts else "")
+    return Check(
+        name or f"one {value} a {key} in {file}",
+        ERROR,
+        not conflicts,
+        len(conflicts),
+        0,
+        f"conflicting rows: {_named(conflicts)}" if conflicts else "",
+    )
 
 
 def _only_in_one(first: pd.DataFrame, second: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -90,14 +118,24 @@ def same_as_reference(products: pd.DataFrame, rejected_rows: pd.DataFrame, refer
     kept = _only_in_one(products[rows].astype("int64"), reference.products[rows])
     columns = ["source_file", "source_row", "rule"]
     dropped = _only_in_one(rejected_rows[columns].astype({"source_row": "int64"}), reference.rejected[columns])
-    differences = [f"product from rows {tuple(row)} only in the {engine}"
-                   for engine, only in zip(("SQL", "reference"), kept) for row in only.sort_values(rows).values.tolist()]
-    differences += [f"{file} row {row} rejected by '{rule}' only in the {engine}"
-                    for engine, only in zip(("SQL", "reference"), dropped)
-                    for file, row, rule in only.sort_values(columns).values.tolist()]
-    return Check("products and rejected rows equal the rules run apart (pandas)", ERROR, not differences,
-                 {"products": len(products), "rejected": len(rejected_rows)},
-                 {"products": len(reference.products), "rejected": len(reference.rejected)}, _named(differences))
+    differences = [
+        f"product from rows {tuple(row)} only in the {engine}"
+        for engine, only in zip(("SQL", "reference"), kept)
+        for row in only.sort_values(rows).values.tolist()
+    ]
+    differences += [
+        f"{file} row {row} rejected by '{rule}' only in the {engine}"
+        for engine, only in zip(("SQL", "reference"), dropped)
+        for file, row, rule in only.sort_values(columns).values.tolist()
+    ]
+    return Check(
+        "products and rejected rows equal the rules run apart (pandas)",
+        ERROR,
+        not differences,
+        {"products": len(products), "rejected": len(rejected_rows)},
+        {"products": len(reference.products), "rejected": len(reference.rejected)},
+        _named(differences),
+    )
 
 
 def rows_accounted_for(staged: dict[str, pd.DataFrame], products: pd.DataFrame, rejected_rows: pd.DataFrame) -> Check:
@@ -111,25 +149,44 @@ def rows_accounted_for(staged: dict[str, pd.DataFrame], products: pd.DataFrame, 
         twice = sorted(set(dropped[dropped.isin(kept) | dropped.duplicated()].tolist()))
         unknown = sorted(set(pd.concat([kept, dropped])[lambda rows: ~rows.isin(raw)].tolist()))
         if len(raw) != len(kept) + len(dropped) or silent or twice or unknown:
-            problems.append(f"{SOURCE_FILES[source]}: {len(raw)} raw != {len(kept)} kept + {len(dropped)} rejected"
-                            + (f"; rows neither kept nor rejected: {_named(silent)}" if silent else "")
-                            + (f"; rows counted twice: {_named(twice)}" if twice else "")
-                            + (f"; rows not in the export: {_named(unknown)}" if unknown else ""))
-    return Check("every row accounted for: raw = kept + rejected, per source", ERROR, not problems, observed,
-                 "raw = kept + rejected", "; ".join(problems))
+            problems.append(
+                f"{SOURCE_FILES[source]}: {len(raw)} raw != {len(kept)} kept + {len(dropped)} rejected"
+                + (f"; rows neither kept nor rejected: {_named(silent)}" if silent else "")
+                + (f"; rows counted twice: {_named(twice)}" if twice else "")
+                + (f"; rows not in the export: {_named(unknown)}" if unknown else "")
+            )
+    return Check(
+        "every row accounted for: raw = kept + rejected, per source",
+        ERROR,
+        not problems,
+        observed,
+        "raw = kept + rejected",
+        "; ".join(problems),
+    )
 
 
 def no_web_product_lost(wines: pd.DataFrame, clean_web: pd.DataFrame) -> Check:
     lost = sorted(set(clean_web.loc[~clean_web["sku"].isin(wines["sku"]), "sku"]))
-    return Check("no clean web product lost in the join", ERROR, not lost, len(lost), 0,
-                 f"sku on the web but not reconciled: {_named(lost)}" if lost else "")
+    return Check(
+        "no clean web product lost in the join",
+        ERROR,
+        not lost,
+        len(lost),
+        0,
+        f"sku on the web but not reconciled: {_named(lost)}" if lost else "",
+    )
 
 
 def turnover_reconciled(turnover: Decimal, reference: Reference) -> Check:
     expected = reference.turnover
-    return Check("turnover equals the rules run apart (pandas, Decimal)", ERROR,
-                 turnover == expected, f"{turnover:.2f}", f"{expected:.2f}",
-                 "" if turnover == expected else f"off by {turnover - expected:.2f}")
+    return Check(
+        "turnover equals the rules run apart (pandas, Decimal)",
+        ERROR,
+        turnover == expected,
+        f"{turnover:.2f}",
+        f"{expected:.2f}",
+        "" if turnover == expected else f"off by {turnover - expected:.2f}",
+    )
 
 
 def premium_by_decimal(prices: pd.Series, premium_zscore: float) -> pd.Series:
@@ -152,9 +209,14 @@ def premium_reconciled(wines: pd.DataFrame, premium_zscore: float) -> Check:
     expected = premium_by_decimal(complete["price"], premium_zscore)
     classified = complete["category"] == PREMIUM
     differing = complete.loc[classified != expected, "product_id"].tolist()
-    return Check(f"premium wines equal the z-score above {premium_zscore:g} computed apart (Decimal)", ERROR,
-                 not differing, int(classified.sum()), int(expected.sum()),
-                 f"product_id classed otherwise: {_named(differing)}" if differing else "")
+    return Check(
+        f"premium wines equal the z-score above {premium_zscore:g} computed apart (Decimal)",
+        ERROR,
+        not differing,
+        int(classified.sum()),
+        int(expected.sum()),
+        f"product_id classed otherwise: {_named(differing)}" if differing else "",
+    )
 
 
 def output_schema(wines: pd.DataFrame) -> Check:
@@ -169,22 +231,44 @@ def output_schema(wines: pd.DataFrame) -> Check:
 
 def no_negative_stock(staged_erp: pd.DataFrame) -> Check:
     negative = staged_erp.loc[staged_erp["stock_quantity"] < 0, "product_id"].tolist()
-    return Check("no negative stock in erp.xlsx", WARNING, not negative, len(negative), 0,
-                 f"product_id with negative stock: {_named(negative)}" if negative else "")
+    return Check(
+        "no negative stock in erp.xlsx",
+        WARNING,
+        not negative,
+        len(negative),
+        0,
+        f"product_id with negative stock: {_named(negative)}" if negative else "",
+    )
 
 
-def gate(staged: dict[str, pd.DataFrame], wines: pd.DataFrame, rejected_rows: pd.DataFrame,
-         turnover: Decimal, reference: Reference, premium_zscore: float) -> list[Check]:
+def gate(
+    staged: dict[str, pd.DataFrame],
+    wines: pd.DataFrame,
+    rejected_rows: pd.DataFrame,
+    turnover: Decimal,
+    reference: Reference,
+    premium_zscore: float,
+) -> list[Check]:
     """Every check of the month; `wines` are the classified products, with the Excel row of each source."""
     clean = reference.clean
     return [
         has_products(wines),
         rows_accounted_for(staged, wines, rejected_rows),
         same_as_reference(wines, rejected_rows, reference),
-        conflicting_duplicates(clean["liaison"], "liaison.xlsx", "id_web", "product_id",
-                               "links one-to-one: a web sku (id_web) linked to one product_id in liaison.xlsx"),
-        conflicting_duplicates(clean["liaison"], "liaison.xlsx", "product_id", "id_web",
-                               "links one-to-one: a product_id linked to one web sku (id_web) in liaison.xlsx"),
+        conflicting_duplicates(
+            clean["liaison"],
+            "liaison.xlsx",
+            "id_web",
+            "product_id",
+            "links one-to-one: a web sku (id_web) linked to one product_id in liaison.xlsx",
+        ),
+        conflicting_duplicates(
+            clean["liaison"],
+            "liaison.xlsx",
+            "product_id",
+            "id_web",
+            "links one-to-one: a product_id linked to one web sku (id_web) in liaison.xlsx",
+        ),
         conflicting_duplicates(clean["erp"], "erp.xlsx", "product_id", "price"),
         conflicting_duplicates(clean["web"], "web.xlsx", "sku", "total_sales"),
         unique_product_ids(wines),
@@ -206,8 +290,9 @@ def gate_record(month: str, checks: list[Check]) -> dict:
     return {"month": month, "passed": not failures(checks), "checks": [check.record() for check in checks]}
 
 
-def quality_record(month: str, wines: pd.DataFrame, turnover: Decimal, checks: list[Check], raw_files: dict,
-                   funnel: dict) -> dict:
+def quality_record(
+    month: str, wines: pd.DataFrame, turnover: Decimal, checks: list[Check], raw_files: dict, funnel: dict
+) -> dict:
     premium = int((wines["category"] == PREMIUM).sum())
     record = gate_record(month, checks)
     return {
@@ -233,7 +318,7 @@ def check_table(checks: list[dict]) -> str:
         values = [_cell(check["observed"]), _cell(check["expected"])]
         if any(len(value) > CELL_WIDTH for value in values):
             details.append(f"- {check['name']}: observed {values[0]}, expected {values[1]}")
-            values = [value if len(value) <= CELL_WIDTH else value[:CELL_WIDTH - 3] + "..." for value in values]
+            values = [value if len(value) <= CELL_WIDTH else value[: CELL_WIDTH - 3] + "..." for value in values]
         rows.append((check["status"], check["level"], *values, check["name"]))
         if check.get("detail"):
             details.append(f"- {check['name']}: {check['detail']}")

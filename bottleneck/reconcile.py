@@ -3,6 +3,7 @@
 Each reference rule is declared once, below; the SQL is rendered from the declarations, and the
 quality gate runs the same declarations through another engine (bottleneck.reference).
 """
+
 import html
 import re
 from dataclasses import dataclass
@@ -50,16 +51,30 @@ class Rule:
 RULES = (
     # An ERP row whose price is not above zero is no sellable product.
     Rule("erp", "erp_priced", "staged_erp", "price must be above 0", keep=Condition("price", ">", 0)),
-    Rule("erp", "erp_clean", "erp_priced", DUPLICATE_RULE,
-         distinct_on=("product_id", "onsale_web", "price", "stock_quantity", "stock_status")),
+    Rule(
+        "erp",
+        "erp_clean",
+        "erp_priced",
+        DUPLICATE_RULE,
+        distinct_on=("product_id", "onsale_web", "price", "stock_quantity", "stock_status"),
+    ),
     # WooCommerce exports image attachments and empty rows beside products: keep the products.
-    Rule("web", "web_products", "staged_web", "post_type must be 'product'",
-         keep=Condition("post_type", "=", "product")),
+    Rule(
+        "web", "web_products", "staged_web", "post_type must be 'product'", keep=Condition("post_type", "=", "product")
+    ),
     # A product without a sku cannot be linked to the ERP.
     Rule("web", "web_with_sku", "web_products", "sku must be present", keep=Condition("sku", "is present")),
-    Rule("web", "web_clean", "web_with_sku", DUPLICATE_RULE, distinct_on=("sku", "post_type", "post_title", "total_sales")),
+    Rule(
+        "web",
+        "web_clean",
+        "web_with_sku",
+        DUPLICATE_RULE,
+        distinct_on=("sku", "post_type", "post_title", "total_sales"),
+    ),
     # A liaison row without a web id links the ERP product to nothing on the web.
-    Rule("liaison", "liaison_linked", "staged_liaison", "id_web must be present", keep=Condition("id_web", "is present")),
+    Rule(
+        "liaison", "liaison_linked", "staged_liaison", "id_web must be present", keep=Condition("id_web", "is present")
+    ),
     Rule("liaison", "liaison_clean", "liaison_linked", DUPLICATE_RULE, distinct_on=("product_id", "id_web")),
 )
 
@@ -122,8 +137,9 @@ def rule_sql(rule: Rule) -> str:
 
 
 def products_sql() -> str:
-    erp_to_liaison, liaison_to_web = (f"{link.left}.{link.left_column} = {link.right}.{link.right_column}"
-                                      for link in LINKS)
+    erp_to_liaison, liaison_to_web = (
+        f"{link.left}.{link.left_column} = {link.right}.{link.right_column}" for link in LINKS
+    )
     return sql("products").format(erp_to_liaison=erp_to_liaison, liaison_to_web=liaison_to_web)
 
 
@@ -141,8 +157,9 @@ def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
         funnel = {}
         for source, table in staged.items():
             if isinstance(table, str):
-                rows = connection.execute(f"CREATE TEMP TABLE staged_{source} AS SELECT * FROM read_parquet(?)",
-                                          [table]).fetchone()[0]
+                rows = connection.execute(
+                    f"CREATE TEMP TABLE staged_{source} AS SELECT * FROM read_parquet(?)", [table]
+                ).fetchone()[0]
             else:
                 connection.register(f"staged_{source}", table)
                 rows = len(table)
@@ -152,18 +169,24 @@ def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
         dropped = []
         for step, rule in enumerate(RULES):
             rows = connection.execute(f"CREATE TEMP TABLE {rule.view} AS {rule_sql(rule)}").fetchone()[0]
-            dropped.append(f"SELECT {_literal(SOURCE_FILES[rule.source])}, source_row, CAST({KEYS[rule.source]} AS "
-                           f"VARCHAR), {_literal(rule.name)}, {step} FROM {rule.after} ANTI JOIN {rule.view} USING (source_row)")
+            dropped.append(
+                f"SELECT {_literal(SOURCE_FILES[rule.source])}, source_row, CAST({KEYS[rule.source]} AS "
+                f"VARCHAR), {_literal(rule.name)}, {step} FROM {rule.after} ANTI JOIN {rule.view} USING (source_row)"
+            )
             funnel[rule.source].append({"stage": rule.name, "rows": rows})
         connection.execute(f"CREATE TEMP TABLE products AS {products_sql()}")
         files = " ".join(f"WHEN '{source}' THEN '{file}'" for source, file in SOURCE_FILES.items())
-        dropped.append(f"SELECT CASE source {files} END, source_row, key, {_literal(JOIN_RULE)}, {len(RULES)} "
-                       f"FROM ({sql('join_losses')})")
+        dropped.append(
+            f"SELECT CASE source {files} END, source_row, key, {_literal(JOIN_RULE)}, {len(RULES)} "
+            f"FROM ({sql('join_losses')})"
+        )
         # By rule, in the order the rules apply, then by file and Excel row: the same report on a re-run.
         rejected_rows = connection.execute(
             "SELECT source_file, CAST(source_row AS BIGINT) AS source_row, key, rule FROM ("
-            + " UNION ALL ".join(dropped) + ") AS dropped(source_file, source_row, key, rule, step) "
-            "ORDER BY step, source_file, source_row").df()
+            + " UNION ALL ".join(dropped)
+            + ") AS dropped(source_file, source_row, key, rule, step) "
+            "ORDER BY step, source_file, source_row"
+        ).df()
         products = connection.execute("SELECT * FROM products").df()
         # Once, here: every deliverable and every comparison is made from these products.
         products["post_title"] = products["post_title"].map(written_name)

@@ -3,6 +3,7 @@
 The quality gate compares this engine's products, rejected rows and turnover with the SQL's: the
 rules are declared once, and a fault in either engine shows as a disagreement.
 """
+
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -58,12 +59,18 @@ def reference(staged: dict[str, pd.DataFrame]) -> Reference:
         left_key, right_key = f"{link.left}.{link.left_column}", f"{link.right}.{link.right_column}"
         right = clean[link.right].add_prefix(f"{link.right}.")
         # An empty key joins nothing, in SQL; pandas would match empties with each other.
-        joined = joined[joined[left_key].notna()].merge(right[right[right_key].notna()],
-                                                        left_on=left_key, right_on=right_key)
-    products = pd.DataFrame({
-        "erp_row": joined["erp.source_row"], "liaison_row": joined["liaison.source_row"],
-        "web_row": joined["web.source_row"], "price": joined["erp.price"], "total_sales": joined["web.total_sales"],
-    }).astype({"erp_row": "int64", "liaison_row": "int64", "web_row": "int64"})
+        joined = joined[joined[left_key].notna()].merge(
+            right[right[right_key].notna()], left_on=left_key, right_on=right_key
+        )
+    products = pd.DataFrame(
+        {
+            "erp_row": joined["erp.source_row"],
+            "liaison_row": joined["liaison.source_row"],
+            "web_row": joined["web.source_row"],
+            "price": joined["erp.price"],
+            "total_sales": joined["web.total_sales"],
+        }
+    ).astype({"erp_row": "int64", "liaison_row": "int64", "web_row": "int64"})
     rejected += [_dropped(table, products[f"{source}_row"], source, JOIN_RULE) for source, table in clean.items()]
     return Reference(clean, products, pd.concat(rejected, ignore_index=True), exact_turnover(products))
 

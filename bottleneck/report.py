@@ -1,4 +1,5 @@
 """The month's deliverables: the Excel workbook and the CSVs, with text never read as a formula."""
+
 import csv
 import datetime as dt
 import io
@@ -15,13 +16,25 @@ from bottleneck.tables import copied_bytes
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 WINE_COLUMNS = {
-    "product_id": "Product id", "sku": "Web sku", "post_title": "Wine", "price": "Price (€)",
-    "total_sales": "Units sold", "revenue": "Revenue (€)", "price_zscore": "Price z-score",
-    "stock_quantity": "Stock", "stock_status": "Stock status",
+    "product_id": "Product id",
+    "sku": "Web sku",
+    "post_title": "Wine",
+    "price": "Price (€)",
+    "total_sales": "Units sold",
+    "revenue": "Revenue (€)",
+    "price_zscore": "Price z-score",
+    "stock_quantity": "Stock",
+    "stock_status": "Stock status",
 }
 REJECTED_COLUMNS = {"source_file": "Source file", "source_row": "Excel row", "key": "Key", "rule": "Rule"}
-CHANGES_SHEET_COLUMNS = {"change": "Change", "product_id": "Product id", "sku": "Web sku", "wine": "Wine",
-                         "before": "Before", "after": "After"}
+CHANGES_SHEET_COLUMNS = {
+    "change": "Change",
+    "product_id": "Product id",
+    "sku": "Web sku",
+    "wine": "Wine",
+    "before": "Before",
+    "after": "After",
+}
 MONEY_COLUMNS = ("price", "revenue")
 TOP_PRODUCTS = 10
 SUMMARY_WIDTHS = (44, 26, 26, 26, 26, 60)  # the Summary sheet's columns, in characters
@@ -90,16 +103,27 @@ def csv_columns(data: bytes, names: tuple[str, ...]) -> dict[str, list[str]]:
     return dict(zip(names, columns))
 
 
-def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFrame, change_table: pd.DataFrame,
-                    premium_price_floor: float | None, premium_zscore: float) -> bytes:
+def report_workbook(
+    quality: dict,
+    wines: pd.DataFrame,
+    rejected_rows: pd.DataFrame,
+    change_table: pd.DataFrame,
+    premium_price_floor: float | None,
+    premium_zscore: float,
+) -> bytes:
     """The month's workbook: every list whole (products by revenue), a list longer than a sheet
     continued on further sheets, and the summary says where."""
     buffer = io.BytesIO()
     # Not in_memory: each sheet's XML goes to a temporary file as it is made, so a month of a million
     # products costs no more memory than its tables.
-    workbook = ListWorkbook(buffer, {
-        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-    })
+    workbook = ListWorkbook(
+        buffer,
+        {
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
     # A fixed creation date (the month's first day) instead of now: a re-run gives the same bytes.
     workbook.set_properties({"created": dt.datetime.strptime(quality["month"], "%Y-%m")})
     formats = {
@@ -117,9 +141,12 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
     summary = workbook.add_worksheet("Summary")
     # By revenue, ties by product id: the order the email ranks its top wines in (mail.message._by_revenue).
     ranked = wines.sort_values(["revenue", "product_id"], ascending=[False, True])
-    changes_shown = change_table.assign(**{
-        column: [wording.change_value(kind, value) or None for kind, value in zip(change_table["change"], values)]
-        for column, values in change_table[["before", "after"]].items()})
+    changes_shown = change_table.assign(
+        **{
+            column: [wording.change_value(kind, value) or None for kind, value in zip(change_table["change"], values)]
+            for column, values in change_table[["before", "after"]].items()
+        }
+    )
     lists = {
         "Changes": (changes_shown, CHANGES_SHEET_COLUMNS),
         "All products": (ranked, WINE_COLUMNS),
@@ -129,18 +156,29 @@ def report_workbook(quality: dict, wines: pd.DataFrame, rejected_rows: pd.DataFr
     }
     continued = []
     for name, (table, columns) in lists.items():
-        parts = [table.iloc[start:start + SHEET_ROWS] for start in range(0, max(len(table), 1), SHEET_ROWS)]
+        parts = [table.iloc[start : start + SHEET_ROWS] for start in range(0, max(len(table), 1), SHEET_ROWS)]
         names = [name] + [f"{name} ({number})" for number in range(2, len(parts) + 1)]
         for part, sheet_name in zip(parts, names):
             _table_sheet(workbook.add_worksheet(sheet_name, worksheet_class=ListSheet), part, columns, formats)
         if len(parts) > 1:
-            continued.append(f"Sheet '{name}' lists {len(table):,} rows, {SHEET_ROWS:,} a sheet (Excel's limit): "
-                             f"continued on {', '.join(repr(other) for other in names[1:])}.")
+            continued.append(
+                f"Sheet '{name}' lists {len(table):,} rows, {SHEET_ROWS:,} a sheet (Excel's limit): "
+                f"continued on {', '.join(repr(other) for other in names[1:])}."
+            )
     # The changes are read rather than filtered: their wine names are shown whole.
     longest = max([len(CHANGES_SHEET_COLUMNS["wine"]), *map(len, changes_shown["wine"].astype(str))]) + 2
     workbook.get_worksheet_by_name("Changes").set_column(3, 3, longest)
-    _summary_sheet(workbook, summary, quality, ranked, change_counts(change_table), premium_price_floor,
-                   premium_zscore, continued, formats)
+    _summary_sheet(
+        workbook,
+        summary,
+        quality,
+        ranked,
+        change_counts(change_table),
+        premium_price_floor,
+        premium_zscore,
+        continued,
+        formats,
+    )
     workbook.close()
     return buffer.getvalue()
 
@@ -155,8 +193,14 @@ def _missing(value) -> bool:
 
 
 def _table_sheet(sheet: ListSheet, table: pd.DataFrame, columns: dict, formats: dict) -> None:
-    number_formats = {"price": "money", "revenue": "money", "total_sales": "integer",
-                      "stock_quantity": "integer", "price_zscore": "zscore", "source_row": "integer"}
+    number_formats = {
+        "price": "money",
+        "revenue": "money",
+        "total_sales": "integer",
+        "stock_quantity": "integer",
+        "price_zscore": "zscore",
+        "source_row": "integer",
+    }
     for index, (column, title) in enumerate(columns.items()):
         widest = max([len(title)] + [len(str(value)) for value in _cells(table[column].head(500))]) + 2
         sheet.set_column(index, index, min(widest, 60), formats.get(number_formats.get(column)))
@@ -168,8 +212,7 @@ def _table_sheet(sheet: ListSheet, table: pd.DataFrame, columns: dict, formats: 
     sheet.repeat_rows(0)
 
 
-def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor, premium_zscore, cut,
-                   formats) -> None:
+def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor, premium_zscore, cut, formats) -> None:
     """What the readers act on first: the figures and their changes, a year at a glance, then the gate."""
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
@@ -177,8 +220,13 @@ def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor
         sheet.set_column(column, column, width)
     sheet.write_string(0, 0, f"BottleNeck monthly report — {quality['month']}", formats["title"])
     previous = quality.get("previous_month")
-    header = ["Figure", "This month", f"Previous month ({previous['month']})" if previous else "Previous month",
-              "Change", "Change %"]
+    header = [
+        "Figure",
+        "This month",
+        f"Previous month ({previous['month']})" if previous else "Previous month",
+        "Change",
+        "Change %",
+    ]
     _header_row(sheet, 1, header, formats)
     for row, figure in enumerate(quality["headline"], start=2):
         number_format = formats["money" if figure["figure"] in wording.MONEY_FIGURES else "integer"]
@@ -229,13 +277,26 @@ def _year_at_a_glance(workbook, sheet, quality, first_row: int, formats) -> int:
         sheet.write_number(row, 3, month["turnover"], formats["money"])
     last = first_row + 1 + len(months)
     turnover = workbook.add_chart({"type": "column"})
-    turnover.add_series({"name": "Turnover (€)", "categories": ["Summary", first_row + 2, 0, last, 0],
-                         "values": ["Summary", first_row + 2, 3, last, 3], "fill": {"color": "#C9A66B"}})
+    turnover.add_series(
+        {
+            "name": "Turnover (€)",
+            "categories": ["Summary", first_row + 2, 0, last, 0],
+            "values": ["Summary", first_row + 2, 3, last, 3],
+            "fill": {"color": "#C9A66B"},
+        }
+    )
     counts = workbook.add_chart({"type": "line"})
     for column, name, color in ((1, "Products", "#5B2333"), (2, "Premium wines", "#2E6B3F")):
-        counts.add_series({"name": name, "categories": ["Summary", first_row + 2, 0, last, 0],
-                           "values": ["Summary", first_row + 2, column, last, column], "y2_axis": True,
-                           "marker": {"type": "circle"}, "line": {"color": color}})
+        counts.add_series(
+            {
+                "name": name,
+                "categories": ["Summary", first_row + 2, 0, last, 0],
+                "values": ["Summary", first_row + 2, column, last, column],
+                "y2_axis": True,
+                "marker": {"type": "circle"},
+                "line": {"color": color},
+            }
+        )
     turnover.combine(counts)
     turnover.set_title({"name": "Turnover, products and premium wines by month"})
     turnover.set_y_axis({"name": "Turnover (€)"})
@@ -259,8 +320,14 @@ def _gate_tables(sheet, checks: list[dict], funnel: dict, first_row: int, format
         # Wrapped, not cut: a check's name and an observed value with its detail run longer than a cell.
         # The row is made tall enough for its longest cell: a spreadsheet does not grow it when printing,
         # and the wrapped lines would run over the next check.
-        lines = max(math.ceil(len(text) / width) for text, width in
-                    ((name, SUMMARY_WIDTHS[0]), (_short(observed), SUMMARY_WIDTHS[2]), (_short(expected), SUMMARY_WIDTHS[3])))
+        lines = max(
+            math.ceil(len(text) / width)
+            for text, width in (
+                (name, SUMMARY_WIDTHS[0]),
+                (_short(observed), SUMMARY_WIDTHS[2]),
+                (_short(expected), SUMMARY_WIDTHS[3]),
+            )
+        )
         sheet.set_row(row, LINE_POINTS * max(lines, 1))
         sheet.write_string(row, 0, name, formats["wrapped"])
         sheet.write_string(row, 1, status, formats.get(status))
@@ -290,8 +357,14 @@ def _charts(workbook, sheet, ranked, premium_price_floor, first_row, formats) ->
         data.write_string(row, 0, "" if _missing(title) else str(title))
         data.write_number(row, 1, float(revenue))
     bar = workbook.add_chart({"type": "bar"})
-    bar.add_series({"name": "Revenue (€)", "categories": ["Chart data", 1, 0, len(top), 0],
-                    "values": ["Chart data", 1, 1, len(top), 1], "fill": {"color": "#5B2333"}})
+    bar.add_series(
+        {
+            "name": "Revenue (€)",
+            "categories": ["Chart data", 1, 0, len(top), 0],
+            "values": ["Chart data", 1, 1, len(top), 1],
+            "fill": {"color": "#5B2333"},
+        }
+    )
     bar.set_title({"name": f"Top {len(top)} wines by revenue"})
     bar.set_y_axis({"reverse": True, "num_font": {"size": 8}})
     bar.set_legend({"none": True})
@@ -308,9 +381,15 @@ def _charts(workbook, sheet, ranked, premium_price_floor, first_row, formats) ->
         data.write_number(row, 5, int(premium))
     histogram = workbook.add_chart({"type": "column", "subtype": "stacked"})
     for column, name, color in ((4, "Ordinary", "#C9A66B"), (5, "Premium", "#5B2333")):
-        histogram.add_series({"name": name, "categories": ["Chart data", 1, 3, PRICE_BINS, 3],
-                              "values": ["Chart data", 1, column, PRICE_BINS, column],
-                              "fill": {"color": color}, "gap": 10})
+        histogram.add_series(
+            {
+                "name": name,
+                "categories": ["Chart data", 1, 3, PRICE_BINS, 3],
+                "values": ["Chart data", 1, column, PRICE_BINS, column],
+                "fill": {"color": color},
+                "gap": 10,
+            }
+        )
     floor = f" — premium above {premium_price_floor:,.2f} €" if premium_price_floor is not None else ""
     histogram.set_title({"name": f"Price distribution{floor}"})
     histogram.set_x_axis({"name": "Price (€)"})

@@ -5,6 +5,7 @@ at the start of each of its tasks and removed when the process ends. A marker is
 unless its process is known to be gone: same host and no such process, or not refreshed for longer
 than bottleneck.lock.STALE_SECONDS (a run killed on another machine, whose marker nobody removed).
 """
+
 import atexit
 import datetime as dt
 import json
@@ -49,8 +50,7 @@ def install() -> None:
 
 def mark(month: dt.date, owner: dict, doing: str) -> None:
     record = {**owner, "doing": doing, "seen_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    lake.write_text(lake.target(month, "run_marker", owner=owner_name(owner["host"], owner["pid"])),
-                    json.dumps(record))
+    lake.write_text(lake.target(month, "run_marker", owner=owner_name(owner["host"], owner["pid"])), json.dumps(record))
 
 
 def unmark(month: dt.date, owner: dict) -> None:

@@ -1,4 +1,5 @@
 """The typed tables of the pipeline, declared once as Pandera models and reused by the tests."""
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series

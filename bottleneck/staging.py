@@ -1,4 +1,5 @@
 """Turns the bytes of one raw export into its typed, validated staging table."""
+
 import re
 
 import pandas as pd
@@ -19,8 +20,9 @@ def required_columns(source: str) -> list[str]:
 
 def staged_table(source: str, data: bytes, file: str, max_file_mb: float, max_unpacked_mb: float) -> pd.DataFrame:
     """The typed rows of one export; InvalidInputError lists every failing column and rule at once."""
-    rows = excel.read_table(data, file, required_columns(source), max_file_mb, max_unpacked_mb,
-                            text=tuple(ID_COLUMNS[source]))
+    rows = excel.read_table(
+        data, file, required_columns(source), max_file_mb, max_unpacked_mb, text=tuple(ID_COLUMNS[source])
+    )
     for name in ID_COLUMNS[source]:
         rows[name] = normalised_ids(rows[name])
     try:

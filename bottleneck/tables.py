@@ -1,4 +1,5 @@
 """Tables to and from Parquet bytes, through DuckDB (so no Arrow library is needed)."""
+
 import contextlib
 import functools
 import os

@@ -3,6 +3,7 @@
 Tasks are thin: each loads its inputs from the lake, calls a pure function and writes its output
 through a lake target, so a month resumes where it stopped, on any machine that reaches the lake.
 """
+
 import datetime as dt
 import hashlib
 import json
@@ -132,7 +133,8 @@ def month_input_changes(month: dt.date, hashed: bool) -> list[str]:
                 f"[bottleneck] {name} is {value!r}, but the month was started with {started!r} (recorded in "
                 f"{', '.join(recorded)}); rule 'a month's results come from one set of settings': its outputs are "
                 f"kept and nothing is mixed with them. Set {name} = {started!r} again to finish the month, or "
-                f"re-process it with the new value: {reprocess_command(month)}")
+                f"re-process it with the new value: {reprocess_command(month)}"
+            )
     replaced = []
     for source in lake.SOURCES:
         raw = lake.target(month, f"raw_{source}")
@@ -152,7 +154,8 @@ def month_input_changes(month: dt.date, hashed: bool) -> list[str]:
         changes.append(
             f"raw export replaced after the month was processed: {'; '.join(replaced)}; rule 'raw exports are "
             "fixed once a month starts': the outputs are kept and nothing is mixed with them. To re-process "
-            f"the month on purpose: {reprocess_command(month)}")
+            f"the month on purpose: {reprocess_command(month)}"
+        )
     return changes
 
 
@@ -187,8 +190,12 @@ class RawManifest(MonthTask):
         manifest = {}
         for done, (source, file) in enumerate(files.items()):
             self.progress(100 * done // len(files), f"hashing {source}.xlsx ({stats[source].bytes:,} bytes)")
-            manifest[source] = {"path": file.path, "bytes": stats[source].bytes, "version": stats[source].version,
-                                "sha256": lake.sha256(file)}
+            manifest[source] = {
+                "path": file.path,
+                "bytes": stats[source].bytes,
+                "version": stats[source].version,
+                "sha256": lake.sha256(file),
+            }
         manifest["settings"] = config.result_settings()
         lake.write_text(self.output(), json.dumps(manifest, indent=2))
         self.progress(100, f"{len(files)} raw exports recorded ({sum(stat.bytes for stat in stats.values()):,} bytes)")
@@ -208,9 +215,11 @@ class StagedExport(MonthTask):
     def run(self):
         recorded = json.loads(lake.read_text(self.input()["manifest"]))[self.source]
         file = f"{self.label} {self.source}.xlsx"
-        changed = InvalidInputError(f"{file}: changed since the month's manifest was recorded; rule 'raw exports "
-                                    f"are fixed once a month starts'; to re-process the month on purpose: "
-                                    f"{reprocess_command(self.month)}")
+        changed = InvalidInputError(
+            f"{file}: changed since the month's manifest was recorded; rule 'raw exports "
+            f"are fixed once a month starts'; to re-process the month on purpose: "
+            f"{reprocess_command(self.month)}"
+        )
         # The size first, from the lake: a file swapped for a larger one since the manifest is refused unread.
         if lake.stat(self.input()["raw"]).bytes != recorded["bytes"]:
             raise changed
@@ -245,8 +254,11 @@ def _staged_tables(task: MonthTask) -> dict:
 
 def funnel_summary(funnel: dict) -> str:
     """Rows read and kept per source, then the products joined: the status of ReconciledProducts."""
-    sources = ", ".join(f"{source} {stages[0]['rows']:,} rows read, {stages[-1]['rows']:,} kept"
-                        for source, stages in funnel.items() if source != "products")
+    sources = ", ".join(
+        f"{source} {stages[0]['rows']:,} rows read, {stages[-1]['rows']:,} kept"
+        for source, stages in funnel.items()
+        if source != "products"
+    )
     return f"{sources}; {funnel['products']:,} products"
 
 
@@ -285,8 +297,9 @@ class ClassifiedWines(MonthTask):
         wines = classified_wines(products, threshold)
         lake.write_bytes(self.output(), parquet_bytes(wines))
         premium = int((wines["category"] == PREMIUM).sum())
-        self.progress(100, f"{premium:,} premium, {len(wines) - premium:,} ordinary "
-                           f"(price z-score above {threshold:g})")
+        self.progress(
+            100, f"{premium:,} premium, {len(wines) - premium:,} ordinary (price z-score above {threshold:g})"
+        )
 
 
 def _gate_passed(task: MonthTask, checks: list[Check], failure: str) -> None:
@@ -298,8 +311,11 @@ def _gate_passed(task: MonthTask, checks: list[Check], failure: str) -> None:
         lake.remove(failed_record)
         return
     lake.write_text(failed_record, json.dumps(record, indent=2, ensure_ascii=False))
-    details = "; ".join(f"{check.name}: observed {check.observed}, expected {check.expected}"
-                        + (f" ({check.detail})" if check.detail else "") for check in failures(checks))
+    details = "; ".join(
+        f"{check.name}: observed {check.observed}, expected {check.expected}"
+        + (f" ({check.detail})" if check.detail else "")
+        for check in failures(checks)
+    )
     raise QualityGateError(f"{task.label}: {failure}: {details}", record["checks"])
 
 
@@ -423,20 +439,24 @@ class MonthReport(MonthTask):
         inputs = self.input()
         wines = table_from_parquet(lake.read_bytes(inputs["wines"]))
         rejected_rows = table_from_parquet(lake.read_bytes(inputs["reconciled"]["rejected_rows"]))
-        earlier = [figures_record(month, files["figures"])
-                   for month, files in zip(months_before(self.month, HISTORY_MONTHS - 1, EARLIEST_MONTH),
-                                           inputs["earlier"])]
+        earlier = [
+            figures_record(month, files["figures"])
+            for month, files in zip(months_before(self.month, HISTORY_MONTHS - 1, EARLIEST_MONTH), inputs["earlier"])
+        ]
         previous_wines = None
         if earlier and earlier[-1]["figures"]:
             previous_wines = table_from_parquet(lake.read_bytes(inputs["earlier"][-1]["wines"]))
         change_table = changes(wines, previous_wines)
-        quality = {**json.loads(lake.read_bytes(inputs["quality"])),
-                   **comparison(month_figures(self.label, wines), earlier)}
+        quality = {
+            **json.loads(lake.read_bytes(inputs["quality"])),
+            **comparison(month_figures(self.label, wines), earlier),
+        }
         settings = config.settings()
         threshold = settings.premium_zscore
         contents = {
-            "report.xlsx": report_workbook(quality, wines, rejected_rows, change_table,
-                                           premium_price_floor(wines["price"], threshold), threshold),
+            "report.xlsx": report_workbook(
+                quality, wines, rejected_rows, change_table, premium_price_floor(wines["price"], threshold), threshold
+            ),
             "premium_wines.csv": wines_csv(wines[wines["category"] == PREMIUM]),
             "ordinary_wines.csv": wines_csv(wines[wines["category"] == ORDINARY]),
             "rejected_rows.csv": rejected_csv(rejected_rows),

@@ -1,4 +1,5 @@
 """The month's figures, changes and checks in its readers' words: one wording for the workbook and the email."""
+
 from decimal import Decimal
 
 import pandas as pd
@@ -6,15 +7,29 @@ import pandas as pd
 from bottleneck.compare import CHANGE_KINDS, HEADLINE
 
 MONEY_FIGURES = ("turnover",)
-CHANGE_NAMES = {"new": "new wines", "gone": "wines gone", "price": "price changes", "premium": "now premium",
-                "ordinary": "now ordinary", "revenue": "biggest revenue moves"}
-CHANGE_SENTENCES = {"new": "new this month", "gone": "gone since last month", "price": "price changed",
-                    "premium": "became premium", "ordinary": "became ordinary", "revenue": "revenue moved"}
+CHANGE_NAMES = {
+    "new": "new wines",
+    "gone": "wines gone",
+    "price": "price changes",
+    "premium": "now premium",
+    "ordinary": "now ordinary",
+    "revenue": "biggest revenue moves",
+}
+CHANGE_SENTENCES = {
+    "new": "new this month",
+    "gone": "gone since last month",
+    "price": "price changed",
+    "premium": "became premium",
+    "ordinary": "became ordinary",
+    "revenue": "revenue moved",
+}
 STEP_NAMES = {"raw": "rows in the export", "joined": "found in all three exports"}
 # Warnings as a reader says them; a check not named here reads "name: detail".
 WARNING_SENTENCES = {
-    "no negative stock in erp.xlsx": ("{count} product has negative stock: {items}",
-                                      "{count} products have negative stock: {items}"),
+    "no negative stock in erp.xlsx": (
+        "{count} product has negative stock: {items}",
+        "{count} products have negative stock: {items}",
+    ),
 }
 
 
@@ -49,10 +64,20 @@ def percent(value) -> str:
 def headline_rows(quality: dict) -> list[list[str]]:
     """Figure, this month, previous month, change, change in %: one row a headline figure."""
     headline = quality.get("headline") or [  # a record made before months were compared
-        {"figure": name, "label": label, "current": quality[name], "previous": None, "change": None,
-         "change_pct": None} for name, label in HEADLINE.items() if name in quality]
-    return [[row["label"], figure(row["figure"], row["current"]), figure(row["figure"], row["previous"]),
-             change(row["figure"], row["change"]), percent(row["change_pct"])] for row in headline]
+        {"figure": name, "label": label, "current": quality[name], "previous": None, "change": None, "change_pct": None}
+        for name, label in HEADLINE.items()
+        if name in quality
+    ]
+    return [
+        [
+            row["label"],
+            figure(row["figure"], row["current"]),
+            figure(row["figure"], row["previous"]),
+            change(row["figure"], row["change"]),
+            percent(row["change_pct"]),
+        ]
+        for row in headline
+    ]
 
 
 def comparison_line(quality: dict) -> str:
@@ -90,8 +115,15 @@ def history_rows(quality: dict) -> list[list[str]]:
         if "gap" in month:
             rows.append([month["month"], "—", "—", "—", gap_reason(month)])
         else:
-            rows.append([month["month"], figure("products", month["products"]), figure("premium", month["premium"]),
-                         money(month["turnover"]), ""])
+            rows.append(
+                [
+                    month["month"],
+                    figure("products", month["products"]),
+                    figure("premium", month["premium"]),
+                    money(month["turnover"]),
+                    "",
+                ]
+            )
     return rows
 
 
@@ -136,8 +168,9 @@ def check_rows(checks: list[dict]) -> list[list[str]]:
         observed = in_words(check.get("observed"))
         if check.get("detail"):
             observed += f" ({check['detail']})"
-        rows.append([str(check.get("name", "")), str(check.get("status", "")), observed,
-                     in_words(check.get("expected"))])
+        rows.append(
+            [str(check.get("name", "")), str(check.get("status", "")), observed, in_words(check.get("expected"))]
+        )
     return rows
 
 
@@ -146,8 +179,10 @@ def funnel_rows(funnel: dict) -> list[list[str]]:
     rows = []
     for source, steps in funnel.items():
         if isinstance(steps, list):
-            rows += [[f"{source}.xlsx", STEP_NAMES.get(step["stage"], f"after: {step['stage']}"), f"{step['rows']:,}"]
-                     for step in steps]
+            rows += [
+                [f"{source}.xlsx", STEP_NAMES.get(step["stage"], f"after: {step['stage']}"), f"{step['rows']:,}"]
+                for step in steps
+            ]
         else:
             rows.append(["all three", "products", f"{steps:,}"])
     return rows

@@ -1,4 +1,5 @@
 """Session fixtures: real server processes on loopback (S3, SMTP, luigid) and the real seed month."""
+
 import os
 import shutil
 import socket
@@ -17,7 +18,7 @@ SEED_MONTH = REPO.parent / "shared" / "data" / "seed-month"
 # shrink the suite. The allow-list: the start of a skip reason, and why CI may skip it.
 CI_ALLOWED_SKIPS = {
     "podman cannot run containers here": "podman is installed, but the CI runner itself may be a container "
-                                         "without user namespaces; the image tests then cannot run anywhere",
+    "without user namespaces; the image tests then cannot run anywhere",
 }
 
 
@@ -30,7 +31,7 @@ def _skip_fails_in_ci(report) -> None:
     if any(reason.startswith(allowed) for allowed in CI_ALLOWED_SKIPS):
         return
     report.outcome = "failed"
-    report.longrepr = (f"skipped in CI, which counts as a failure (tests/conftest.py CI_ALLOWED_SKIPS): {reason}")
+    report.longrepr = f"skipped in CI, which counts as a failure (tests/conftest.py CI_ALLOWED_SKIPS): {reason}"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -92,8 +93,9 @@ class ServerProcess:
     def start(self) -> None:
         output = open(self.log, "ab") if self.log else subprocess.DEVNULL
         try:
-            self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=output,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command(), env=self.environment(), stdout=output, stderr=subprocess.STDOUT
+            )
         finally:
             if self.log:
                 output.close()
@@ -150,8 +152,11 @@ class S3Server(ServerProcess):
 
         env = self.env()
         return boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         )
 
 
@@ -196,8 +201,18 @@ class SmtpServer(ServerProcess):
         self.tls_files = tls_files
 
     def command(self) -> list[str]:
-        command = [sys.executable, str(REPO / "tests" / "smtp_server.py"), "--port", str(self.port),
-                   "--mode", self.mode, "--maildir", str(self.maildir), "--control", str(self.control)]
+        command = [
+            sys.executable,
+            str(REPO / "tests" / "smtp_server.py"),
+            "--port",
+            str(self.port),
+            "--mode",
+            self.mode,
+            "--maildir",
+            str(self.maildir),
+            "--control",
+            str(self.control),
+        ]
         if self.mode != "plain":
             command += ["--cert", self.tls_files["cert"], "--key", self.tls_files["key"]]
         return command + (["--login", self.login] if self.login else [])
@@ -227,8 +242,10 @@ class SmtpServer(ServerProcess):
 
         numbers = sorted(int(path.stem) for path in self.maildir.glob("*.eml"))
         return [
-            (email.message_from_bytes((self.maildir / f"{n}.eml").read_bytes(), policy=email.policy.default),
-             json.loads((self.maildir / f"{n}.json").read_text()))
+            (
+                email.message_from_bytes((self.maildir / f"{n}.eml").read_bytes(), policy=email.policy.default),
+                json.loads((self.maildir / f"{n}.json").read_text()),
+            )
             for n in numbers
         ]
 
@@ -246,12 +263,19 @@ class SmtpServer(ServerProcess):
             options.update(username=self.login, password=password or SMTP_PASSWORD)
         return options
 
-
     def settings_kwargs(self) -> dict:
         """Keyword arguments of bottleneck.mail.SmtpSettings that reach this server."""
-        return {"host": self.host, "port": self.port, "ssl": self.mode == "tls", "no_tls": self.mode == "plain",
-                "username": self.login, "password": SMTP_PASSWORD if self.login else None, "timeout": 5.0,
-                "ca_bundle": self.ca_bundle, "retry_seconds": 20.0}
+        return {
+            "host": self.host,
+            "port": self.port,
+            "ssl": self.mode == "tls",
+            "no_tls": self.mode == "plain",
+            "username": self.login,
+            "password": SMTP_PASSWORD if self.login else None,
+            "timeout": 5.0,
+            "ca_bundle": self.ca_bundle,
+            "retry_seconds": 20.0,
+        }
 
 
 class SmtpServers:
@@ -276,8 +300,13 @@ class SmtpServers:
         """A running server in `mode` ('plain', 'starttls' or 'tls'), its mailbox emptied, accepting mail."""
         key = (mode, login)
         if key not in self.servers:
-            server = SmtpServer(mode, free_port(), self.root / f"{mode}-{'login' if login else 'open'}",
-                                self.tls_files, SMTP_LOGIN if login else None)
+            server = SmtpServer(
+                mode,
+                free_port(),
+                self.root / f"{mode}-{'login' if login else 'open'}",
+                self.tls_files,
+                SMTP_LOGIN if login else None,
+            )
             server.start()
             self.servers[key] = server
         server = self.servers[key]
@@ -397,7 +426,9 @@ def luigid(tmp_path_factory):
 # ---------------------------------------------------------------------------------------------------------------
 # Prometheus Pushgateway: the real server process (Debian package prometheus-pushgateway) on loopback.
 
-PUSHGATEWAY = os.environ.get("PUSHGATEWAY_BIN") or shutil.which("prometheus-pushgateway") or "/usr/bin/prometheus-pushgateway"
+PUSHGATEWAY = (
+    os.environ.get("PUSHGATEWAY_BIN") or shutil.which("prometheus-pushgateway") or "/usr/bin/prometheus-pushgateway"
+)
 
 
 class Pushgateway(ServerProcess):
@@ -424,9 +455,12 @@ class Pushgateway(ServerProcess):
 
         with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as reply:
             text = reply.read().decode()
-        return {(sample.name, sample.labels.get("month", "")): sample.value
-                for family in text_string_to_metric_families(text) for sample in family.samples
-                if sample.labels.get("job") == "bottleneck"}
+        return {
+            (sample.name, sample.labels.get("month", "")): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.labels.get("job") == "bottleneck"
+        }
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """Tiny staged tables for unit tests, typed by the project's own Pandera models."""
+
 import pandas as pd
 
 from bottleneck.schemas import StagedErp, StagedLiaison, StagedWeb

@@ -3,6 +3,7 @@
     KILL_AFTER=N python tests/kill_admin.py reprocess --month 2020-08 --reason ...
 Without KILL_AFTER it runs whole and prints on stderr how many changes it made ("lake changes: N").
 """
+
 import atexit
 import os
 import signal

@@ -1,4 +1,5 @@
 """Helpers to lay months in a lake and run the real `bottleneck-run` command against it."""
+
 import io
 import os
 import shutil
@@ -35,15 +36,31 @@ def write_tiny_month(lake: Path, erp_rows, web_rows, liaison_rows, month: str = 
     return folder
 
 
-def run(args: list[str], lake: str | Path, cwd: Path, env: dict | None = None, command: str = "bottleneck-run",
-        timeout: float = 300, launcher: list[str] = ()) -> subprocess.CompletedProcess:
+def run(
+    args: list[str],
+    lake: str | Path,
+    cwd: Path,
+    env: dict | None = None,
+    command: str = "bottleneck-run",
+    timeout: float = 300,
+    launcher: list[str] = (),
+) -> subprocess.CompletedProcess:
     """Runs the command as a user would, from a folder holding no luigi.cfg."""
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("AWS_", "BOTTLENECK_", "LUIGI_", "SMTP_"))}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "BOTTLENECK_", "LUIGI_", "SMTP_"))
+    }
     environment.update({"BOTTLENECK_LAKE": str(lake), "LUIGI_CONFIG_PATH": str(cwd / "absent.cfg")})
     environment.update(env or {})
-    return subprocess.run([*launcher, str(BIN / command), *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [*launcher, str(BIN / command), *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_month(lake, cwd, month: str = "2020-08", env: dict | None = None, task: str = "RunMonth"):
@@ -66,13 +83,16 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def run_measured(args: list[str], lake: str | Path, cwd: Path, env: dict | None = None,
-                 timeout: float = 300) -> tuple[subprocess.CompletedProcess, float]:
+def run_measured(
+    args: list[str], lake: str | Path, cwd: Path, env: dict | None = None, timeout: float = 300
+) -> tuple[subprocess.CompletedProcess, float]:
     """`run`, and the peak resident memory of the command's process in MB."""
     peak = cwd / "peak-rss-kb.txt"
     launcher = [sys.executable, "-c", MEASURING_LAUNCHER, str(peak)]
     result = run(args, lake, cwd, env, timeout=timeout, launcher=launcher)
     return result, int(peak.read_text()) / 1024
+
+
 def changed_copy(source: Path, lake: Path, month: str, removed: dict, prices: dict) -> Path:
     """A month's exports copied into another month with the wines of `removed` ({product_id: sku}) taken
     out of all three exports and the erp prices of `prices` ({product_id: price}) changed."""
@@ -81,8 +101,11 @@ def changed_copy(source: Path, lake: Path, month: str, removed: dict, prices: di
     import openpyxl
 
     folder = raw_folder(lake, month)
-    keys = {"erp": ("product_id", set(map(str, removed))), "liaison": ("product_id", set(map(str, removed))),
-            "web": ("sku", set(map(str, removed.values())))}
+    keys = {
+        "erp": ("product_id", set(map(str, removed))),
+        "liaison": ("product_id", set(map(str, removed))),
+        "web": ("sku", set(map(str, removed.values()))),
+    }
     for name, (key, dropped) in keys.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl on the exports' unknown extensions

@@ -8,6 +8,7 @@ Every accepted message is written to --maildir as `<n>.eml` (the bytes as receiv
     python tests/smtp_server.py --port P --mode plain|starttls|tls --maildir DIR --control DIR
         [--cert CERT --key KEY] [--login USER]   (the password is read from SMTP_SERVER_PASSWORD)
 """
+
 import argparse
 import itertools
 import json
@@ -47,8 +48,10 @@ class Mailbox:
 
 def authenticator(login: str, password: str):
     def check(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == login and (
-            auth_data.password.decode() == password
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == login
+            and (auth_data.password.decode() == password)
         )
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
@@ -82,8 +85,11 @@ def main() -> None:
             auth_require_tls=args.mode != "tls",
         )
     controller = Controller(
-        Mailbox(args.maildir, args.control), hostname="127.0.0.1", port=args.port,
-        server_hostname="localhost", **kwargs,
+        Mailbox(args.maildir, args.control),
+        hostname="127.0.0.1",
+        port=args.port,
+        server_hostname="localhost",
+        **kwargs,
     )
     controller.start()
     stopped = threading.Event()

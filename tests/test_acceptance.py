@@ -1,4 +1,5 @@
 """Acceptance on the real month: the merchant's published figures, in every deliverable."""
+
 import csv
 import io
 import json
@@ -29,7 +30,11 @@ def csv_rows(path):
 def test_quality_json_figures(reports):
     quality = json.loads((reports / "quality.json").read_text())
     assert (quality["month"], quality["products"], quality["premium"], quality["ordinary"]) == (
-        "2020-08", PRODUCTS, PREMIUM, ORDINARY)
+        "2020-08",
+        PRODUCTS,
+        PREMIUM,
+        ORDINARY,
+    )
     assert Decimal(str(quality["turnover"])).quantize(Decimal("0.01")) == TURNOVER
     assert quality["turnover_cents"] == 7056860
     assert quality["passed"] and all(check["status"] != "failed" for check in quality["checks"])

@@ -1,4 +1,5 @@
 """bottleneck-admin: status, reprocess and check, run as an operator runs them, on local and S3 lakes."""
+
 import datetime as dt
 import hashlib
 import json
@@ -17,8 +18,15 @@ from tests.conftest import REPO, free_port
 from tests.months import copy_month, corrected_export, files_under, raw_folder, run, run_month, write_tiny_month
 
 AUGUST = dt.date(2020, 8, 1)
-REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
-                "email.json", "email.eml"}
+REPORT_FILES = {
+    "report.xlsx",
+    "premium_wines.csv",
+    "ordinary_wines.csv",
+    "rejected_rows.csv",
+    "quality.json",
+    "email.json",
+    "email.eml",
+}
 ERP_ROW = [1, 1, 10.0, 5, "instock"]
 
 
@@ -53,8 +61,9 @@ def test_status_names_a_done_a_failed_and_a_missing_month_and_exits_1(seed_month
     copy_month(seed_month, lake, "2020-08")
     assert run_month(lake, tmp_path, "2020-08").returncode == 0
     # 2020-09: two prices for one product, so the quality gate stops it; 2020-10: no export at all.
-    write_tiny_month(lake, [ERP_ROW, [1, 1, 12.0, 5, "instock"]], [["101", 3, "product", "A"]], [[1, "101"]],
-                     month="2020-09")
+    write_tiny_month(
+        lake, [ERP_ROW, [1, 1, 12.0, 5, "instock"]], [["101", 3, "product", "A"]], [[1, "101"]], month="2020-09"
+    )
     assert run_month(lake, tmp_path, "2020-09").returncode == 7
     raw_folder(lake, "2020-11")
     (raw_folder(lake, "2020-11") / "erp.xlsx").write_bytes(b"x")
@@ -84,14 +93,31 @@ def test_status_shows_the_failing_check_of_a_failed_gate(lake):
     # The record the quality gate leaves when it stops a month (work/YYYY/MM/quality_failed.json).
     failed = lake / "work" / "2020" / "08" / "quality_failed.json"
     failed.parent.mkdir(parents=True)
-    failed.write_text(json.dumps({"month": "2020-08", "passed": False, "checks": [
-        {"name": "product_id unique", "level": "error", "status": "failed", "observed": 2, "expected": 0,
-         "detail": "product_id 15298 twice"},
-        {"name": "negative stock", "level": "warning", "status": "passed", "observed": 0, "expected": 0}]}))
+    failed.write_text(
+        json.dumps(
+            {
+                "month": "2020-08",
+                "passed": False,
+                "checks": [
+                    {
+                        "name": "product_id unique",
+                        "level": "error",
+                        "status": "failed",
+                        "observed": 2,
+                        "expected": 0,
+                        "detail": "product_id 15298 twice",
+                    },
+                    {"name": "negative stock", "level": "warning", "status": "passed", "observed": 0, "expected": 0},
+                ],
+            }
+        )
+    )
     status = admin.month_status(AUGUST)
     assert status["state"] == "failed"
-    assert status["gate"] == {"status": "failed",
-                              "failed": ["product_id unique: observed 2, expected 0 (product_id 15298 twice)"]}
+    assert status["gate"] == {
+        "status": "failed",
+        "failed": ["product_id unique: observed 2, expected 0 (product_id 15298 twice)"],
+    }
     assert "gate FAILED: product_id unique: observed 2, expected 0" in admin.status_line(status)
 
 
@@ -212,18 +238,20 @@ def test_reprocess_after_a_corrected_erp_export_on_a_local_lake(seed_month, lake
     def write(relative, data):
         (lake / relative).write_bytes(data)
 
-    old, result = reprocessed_on_purpose(read, write, lambda args: admin_command(args, lake, tmp_path),
-                                         lambda: run_month(lake, tmp_path))
-    check_reprocessed(old, lambda prefix: [str(p.relative_to(lake)) for p in (lake / prefix).rglob("*") if p.is_file()],
-                      read)
+    old, result = reprocessed_on_purpose(
+        read, write, lambda args: admin_command(args, lake, tmp_path), lambda: run_month(lake, tmp_path)
+    )
+    check_reprocessed(
+        old, lambda prefix: [str(p.relative_to(lake)) for p in (lake / prefix).rglob("*") if p.is_file()], read
+    )
     assert "former reports moved to" in result.stdout
     assert run_month(lake, tmp_path).returncode == 0, "the re-processed month is done"
     assert admin_command(["status"], lake, tmp_path).returncode == 0
 
 
-def test_reprocess_after_a_corrected_erp_export_on_s3_mails_the_readers_the_new_report(seed_month, tmp_path,
-                                                                                      s3_server, smtp_server,
-                                                                                      pushgateway):
+def test_reprocess_after_a_corrected_erp_export_on_s3_mails_the_readers_the_new_report(
+    seed_month, tmp_path, s3_server, smtp_server, pushgateway
+):
     client = s3_server.client()
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
@@ -237,24 +265,29 @@ def test_reprocess_after_a_corrected_erp_export_on_s3_mails_the_readers_the_new_
 
     def listing(prefix):
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"lake/{prefix}")
-        return [item["Key"][len("lake/"):] for page in pages for item in page.get("Contents", [])]
+        return [item["Key"][len("lake/") :] for page in pages for item in page.get("Contents", [])]
 
     for source in ("erp", "web", "liaison"):
         write(f"raw/2020/08/{source}.xlsx", (seed_month / f"{source}.xlsx").read_bytes())
     smtp = smtp_server.get("plain")
     cfg = tmp_path / "luigi.cfg"
-    cfg.write_text("[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options().items())
-                   + "[email]\nsender = reports@bottleneck.test\nreceiver = readers@bottleneck.test\n"
-                   + "[bottleneck]\nalert_receivers = operators@bottleneck.test\nretry_seconds = 5\n"
-                   + f"pushgateway = {pushgateway.url}\n")
+    cfg.write_text(
+        "[smtp]\n"
+        + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options().items())
+        + "[email]\nsender = reports@bottleneck.test\nreceiver = readers@bottleneck.test\n"
+        + "[bottleneck]\nalert_receivers = operators@bottleneck.test\nretry_seconds = 5\n"
+        + f"pushgateway = {pushgateway.url}\n"
+    )
     env = {**s3_server.env(), "LUIGI_CONFIG_PATH": str(cfg)}
     assert run_month(url, tmp_path, env=env).returncode == 0
     first_success = pushgateway.samples()[("bottleneck_last_success_timestamp_seconds", "2020-08")]
-    old, _ = reprocessed_on_purpose(read, write, lambda args: admin_command(args, url, tmp_path, env),
-                                    lambda: run_month(url, tmp_path, env=env))
+    old, _ = reprocessed_on_purpose(
+        read, write, lambda args: admin_command(args, url, tmp_path, env), lambda: run_month(url, tmp_path, env=env)
+    )
     check_reprocessed(old, listing, read)
-    to_readers = [message for message, envelope in smtp.received()
-                  if envelope["rcpt_tos"] == ["readers@bottleneck.test"]]
+    to_readers = [
+        message for message, envelope in smtp.received() if envelope["rcpt_tos"] == ["readers@bottleneck.test"]
+    ]
     assert len(to_readers) == 2, "the readers get the first report and the re-processed one, once each"
     new_quality = json.loads(read("reports/2020/08/quality.json"))
     attached = {part.get_filename(): part.get_payload(decode=True) for part in to_readers[1].iter_attachments()}
@@ -280,23 +313,32 @@ def test_reprocess_killed_at_any_point_and_run_again_ends_as_an_uninterrupted_on
     prepared = tmp_path / "prepared"
     shutil.copytree(lake, prepared)
     old_report = {path.name: path.read_bytes() for path in (lake / "reports" / "2020" / "08").iterdir()}
-    command = [sys.executable, str(REPO / "tests" / "kill_admin.py"), "reprocess", "--month", "2020-08",
-               "--reason", "ERP corrected"]
+    command = [
+        sys.executable,
+        str(REPO / "tests" / "kill_admin.py"),
+        "reprocess",
+        "--month",
+        "2020-08",
+        "--reason",
+        "ERP corrected",
+    ]
     env = {key: value for key, value in os.environ.items() if not key.startswith(("BOTTLENECK_", "LUIGI_"))}
-    env.update(BOTTLENECK_LAKE=str(lake), LUIGI_CONFIG_PATH=str(tmp_path / "absent.cfg"),
-               PYTHONPATH=str(REPO))
+    env.update(BOTTLENECK_LAKE=str(lake), LUIGI_CONFIG_PATH=str(tmp_path / "absent.cfg"), PYTHONPATH=str(REPO))
     whole = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert whole.returncode == 0, whole.stderr[-3000:]
     changes = int(whole.stderr.rsplit("lake changes: ", 1)[1].split()[0])
-    expected = {name: (lake / "reports" / "2020" / "08" / name).read_bytes()
-                for name in REPORT_FILES - {"email.eml", "email.json"}}
+    expected = {
+        name: (lake / "reports" / "2020" / "08" / name).read_bytes()
+        for name in REPORT_FILES - {"email.eml", "email.json"}
+    }
     # Kill points spread over setting the reports aside, clearing, and the month's run.
     points = sorted({1, 2, 3, 5, 8, 11, 14, changes // 2, changes - 3, changes - 1})
     for point in points:
         shutil.rmtree(lake)
         shutil.copytree(prepared, lake)
-        killed = subprocess.run(command, env={**env, "KILL_AFTER": str(point)}, cwd=tmp_path, capture_output=True,
-                                text=True, timeout=300)
+        killed = subprocess.run(
+            command, env={**env, "KILL_AFTER": str(point)}, cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
         assert killed.returncode == -9, (point, killed.stderr[-2000:])
         again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert again.returncode == 0, (point, again.stderr[-3000:])
@@ -317,12 +359,17 @@ def test_reprocess_killed_at_any_point_and_run_again_ends_as_an_uninterrupted_on
 
 
 def test_check_passes_against_a_reachable_lake_smtp_with_tls_scheduler_and_pushgateway(
-        lake, tmp_path, smtp_server, luigid, pushgateway):
+    lake, tmp_path, smtp_server, luigid, pushgateway
+):
     smtp = smtp_server.get("starttls", login=True)
     cfg = tmp_path / "luigi.cfg"
-    cfg.write_text("[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options("${SMTP_PASSWORD}").items())
-                   + f"[bottleneck]\nsmtp_ca_bundle = {smtp.ca_bundle}\npushgateway = {pushgateway.url}\n"
-                   + "[email]\nreceiver = readers@bottleneck.test\n" + luigid.luigi_cfg())
+    cfg.write_text(
+        "[smtp]\n"
+        + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options("${SMTP_PASSWORD}").items())
+        + f"[bottleneck]\nsmtp_ca_bundle = {smtp.ca_bundle}\npushgateway = {pushgateway.url}\n"
+        + "[email]\nreceiver = readers@bottleneck.test\n"
+        + luigid.luigi_cfg()
+    )
     from tests.conftest import SMTP_PASSWORD
 
     result = admin_command(["check"], lake, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg), "SMTP_PASSWORD": SMTP_PASSWORD})
@@ -340,9 +387,12 @@ def test_check_names_what_is_wrong_and_exits_non_zero(tmp_path, smtp_server):
     smtp = smtp_server.get("starttls")
     cfg = tmp_path / "luigi.cfg"
     # No CA bundle: the test server's certificate is not trusted; nothing listens where the scheduler should be.
-    cfg.write_text("[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options().items())
-                   + f"[core]\nscheduler_host = 127.0.0.1\nscheduler_port = {free_port()}\n"
-                   + f"[bottleneck]\npushgateway = http://127.0.0.1:{free_port()}\n")
+    cfg.write_text(
+        "[smtp]\n"
+        + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options().items())
+        + f"[core]\nscheduler_host = 127.0.0.1\nscheduler_port = {free_port()}\n"
+        + f"[bottleneck]\npushgateway = http://127.0.0.1:{free_port()}\n"
+    )
     unwritable = tmp_path / "a-file"
     unwritable.write_text("not a folder")
     result = admin_command(["check"], unwritable, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg)})
@@ -370,13 +420,22 @@ def test_reprocess_killed_on_s3_and_run_again_keeps_the_former_report_whole(poin
 
     old_report = {name: read(f"reports/2020/08/{name}") for name in REPORT_FILES}
     client.put_object(Bucket=bucket, Key="lake/raw/2020/08/erp.xlsx", Body=corrected_erp(read("raw/2020/08/erp.xlsx")))
-    command = [sys.executable, str(REPO / "tests" / "kill_admin.py"), "reprocess", "--month", "2020-08",
-               "--reason", "ERP corrected"]
+    command = [
+        sys.executable,
+        str(REPO / "tests" / "kill_admin.py"),
+        "reprocess",
+        "--month",
+        "2020-08",
+        "--reason",
+        "ERP corrected",
+    ]
     env = {key: value for key, value in os.environ.items() if not key.startswith(("BOTTLENECK_", "LUIGI_", "AWS_"))}
-    env.update(s3_server.env(), BOTTLENECK_LAKE=url, LUIGI_CONFIG_PATH=str(tmp_path / "absent.cfg"),
-               PYTHONPATH=str(REPO))
-    killed = subprocess.run(command, env={**env, "KILL_AFTER": str(point)}, cwd=tmp_path, capture_output=True,
-                            text=True, timeout=300)
+    env.update(
+        s3_server.env(), BOTTLENECK_LAKE=url, LUIGI_CONFIG_PATH=str(tmp_path / "absent.cfg"), PYTHONPATH=str(REPO)
+    )
+    killed = subprocess.run(
+        command, env={**env, "KILL_AFTER": str(point)}, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     # Meanwhile, the scheduled run: refused, since the manifest (cleared last) still holds the old sha256.
     refused = run_month(url, tmp_path, env=s3_server.env())
@@ -384,8 +443,10 @@ def test_reprocess_killed_on_s3_and_run_again_keeps_the_former_report_whole(poin
     again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "carrying on with the re-processing begun at" in again.stdout
-    keys = [item["Key"][len("lake/"):] for item in
-            client.list_objects_v2(Bucket=bucket, Prefix="lake/superseded/").get("Contents", [])]
+    keys = [
+        item["Key"][len("lake/") :]
+        for item in client.list_objects_v2(Bucket=bucket, Prefix="lake/superseded/").get("Contents", [])
+    ]
     stamps = {key.split("/")[2] for key in keys}
     assert len(stamps) == 1, keys
     stamp = stamps.pop()

@@ -1,4 +1,5 @@
 """bottleneck.alerts: one failure alert per month and run, from Luigi's events, as .eml or by SMTP."""
+
 import datetime as dt
 import email
 import email.policy
@@ -52,8 +53,9 @@ def test_install_turns_luigi_error_emails_off():
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_failures_of_one_month_give_one_alert_written_to_the_lake(local_lake, workers):
-    ok = luigi.build([Breaks(month=MONTH, part="a"), Breaks(month=MONTH, part="b")], local_scheduler=True,
-                     workers=workers)
+    ok = luigi.build(
+        [Breaks(month=MONTH, part="a"), Breaks(month=MONTH, part="b")], local_scheduler=True, workers=workers
+    )
     assert not ok
     [alert] = alert_files(local_lake)
     message = parse(alert.read_bytes())
@@ -94,7 +96,8 @@ def test_alert_falls_back_to_the_email_receiver(luigi_options):
 
 
 def test_an_undeliverable_alert_is_logged_without_the_password_and_the_run_goes_on(
-        smtp_server, luigi_options, local_lake, caplog):
+    smtp_server, luigi_options, local_lake, caplog
+):
     server = smtp_server.get("tls", login=True)
     server.reject("550 5.7.1 Relaying denied")
     for option, value in server.smtp_options().items():
@@ -109,10 +112,24 @@ def test_an_undeliverable_alert_is_logged_without_the_password_and_the_run_goes_
 def test_a_failed_gate_shows_its_whole_check_table():
     from bottleneck.errors import QualityGateError
 
-    checks = [{"name": "the month has products", "level": "error", "status": "failed", "observed": 0,
-               "expected": "at least 1", "detail": "no product is in erp, liaison and web"},
-              {"name": "no negative stock in erp.xlsx", "level": "warning", "status": "passed", "observed": 0,
-               "expected": 0, "detail": ""}]
+    checks = [
+        {
+            "name": "the month has products",
+            "level": "error",
+            "status": "failed",
+            "observed": 0,
+            "expected": "at least 1",
+            "detail": "no product is in erp, liaison and web",
+        },
+        {
+            "name": "no negative stock in erp.xlsx",
+            "level": "warning",
+            "status": "passed",
+            "observed": 0,
+            "expected": 0,
+            "detail": "",
+        },
+    ]
     text = alerts.error_text(QualityGateError("2024-05: quality gate failed, no report written", checks))
     lines = text.splitlines()
     assert lines[0] == "QualityGateError: 2024-05: quality gate failed, no report written"

@@ -1,11 +1,12 @@
 """In CI (CI=true) a skipped test is a failure, but for the documented allow-list of tests/conftest.py."""
+
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-SKIPS = '''
+SKIPS = """
 import pytest
 
 def test_tool_missing():
@@ -17,7 +18,7 @@ def test_allowed():
 @pytest.mark.xfail(reason="a known bug")
 def test_known_bug():
     assert False
-'''
+"""
 
 
 def run_suite(folder: Path, ci: str | None) -> subprocess.CompletedProcess:
@@ -28,9 +29,24 @@ def run_suite(folder: Path, ci: str | None) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if key != "CI"}
     if ci:
         environment["CI"] = ci
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEs",
-                           "--continue-on-collection-errors", "tests"],
-                          cwd=folder, env=environment, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-rfEs",
+            "--continue-on-collection-errors",
+            "tests",
+        ],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_skip_fails_in_ci_unless_allowed(tmp_path):

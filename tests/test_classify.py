@@ -1,4 +1,5 @@
 """The premium rule: price z-score with the sample standard deviation, above a threshold."""
+
 import math
 
 import pandas as pd

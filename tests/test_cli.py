@@ -1,4 +1,5 @@
 """bottleneck-run: Luigi's command line, a refused month, and typed exit codes."""
+
 from tests.months import run
 
 

@@ -1,4 +1,5 @@
 """Month over month on tiny tables: figures, headline deltas, each kind of change, the year's months."""
+
 import datetime as dt
 
 import pandas as pd
@@ -10,8 +11,11 @@ from bottleneck.compare import changes, comparison, headline, month_figures, mon
 def wines(*rows):
     """(product_id, price, total_sales, category) -> classified wines as ClassifiedWines writes them."""
     table = pd.DataFrame(rows, columns=["product_id", "price", "total_sales", "category"])
-    return table.assign(sku=table["product_id"].map(lambda n: f"s{n}"), post_title=table["product_id"].map(
-        lambda n: f"Wine {n}"), revenue=table["price"] * table["total_sales"])
+    return table.assign(
+        sku=table["product_id"].map(lambda n: f"s{n}"),
+        post_title=table["product_id"].map(lambda n: f"Wine {n}"),
+        revenue=table["price"] * table["total_sales"],
+    )
 
 
 BEFORE = wines((1, 10.0, 3, "ordinary"), (2, 20.0, 1, "ordinary"), (3, 99.0, 0, "premium"), (4, 5.5, 2, "ordinary"))
@@ -25,13 +29,21 @@ def test_month_figures_count_classes_units_and_exact_turnover():
 
 def test_headline_gives_previous_change_and_percent_or_none_without_a_previous_month():
     rows = {row["figure"]: row for row in headline(month_figures("m", AFTER), month_figures("p", BEFORE))}
-    assert rows["products"] == {"figure": "products", "label": "Products", "current": 4, "previous": 4,
-                                "change": 0, "change_pct": 0.0}
+    assert rows["products"] == {
+        "figure": "products",
+        "label": "Products",
+        "current": 4,
+        "previous": 4,
+        "change": 0,
+        "change_pct": 0.0,
+    }
     assert rows["turnover"]["change"] == pytest.approx(458.0 - 61.0) and rows["turnover"]["previous"] == 61.0
     assert rows["turnover"]["change_pct"] == pytest.approx((458 - 61) / 61 * 100)
     assert rows["units"]["change"] == 3
     no_premium = month_figures("p", BEFORE.assign(category="ordinary"))
-    assert {row["figure"]: row for row in headline(month_figures("m", AFTER), no_premium)}["premium"]["change_pct"] is None
+    assert {row["figure"]: row for row in headline(month_figures("m", AFTER), no_premium)}["premium"][
+        "change_pct"
+    ] is None
     assert all(row["previous"] is None and row["change"] is None for row in headline(month_figures("m", AFTER), None))
 
 
@@ -68,7 +80,10 @@ def test_without_a_previous_month_there_are_no_changes():
 
 def test_months_before_stop_at_the_earliest_month():
     assert months_before(dt.date(2020, 2, 1), 3, dt.date(2000, 1, 1)) == [
-        dt.date(2019, 11, 1), dt.date(2019, 12, 1), dt.date(2020, 1, 1)]
+        dt.date(2019, 11, 1),
+        dt.date(2019, 12, 1),
+        dt.date(2020, 1, 1),
+    ]
     assert months_before(dt.date(2000, 2, 1), 11, dt.date(2000, 1, 1)) == [dt.date(2000, 1, 1)]
     assert months_before(dt.date(2000, 1, 1), 11, dt.date(2000, 1, 1)) == []
 

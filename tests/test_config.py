@@ -1,4 +1,5 @@
 """Configuration read when a run starts: the default month, and RangeMonthly's reach back to 2000-01."""
+
 import datetime as dt
 
 from luigi.tools.range import RangeMonthly
@@ -29,8 +30,11 @@ def test_result_settings_are_those_that_change_a_months_outputs(luigi_options):
 def test_a_backfill_starting_before_2000_01_is_refused_naming_the_month(tmp_path):
     from tests.months import run
 
-    result = run(["RangeMonthly", "--of", "RunMonth", "--start", "1999-11", "--stop", "2000-02", "--local-scheduler"],
-                 tmp_path / "lake", tmp_path)
+    result = run(
+        ["RangeMonthly", "--of", "RunMonth", "--start", "1999-11", "--stop", "2000-02", "--local-scheduler"],
+        tmp_path / "lake",
+        tmp_path,
+    )
     assert result.returncode == 5, result.stderr[-2000:]  # Luigi's scheduling error: nothing ran
     assert "month 1999-11 is outside 2000-01.." in result.stderr
     assert not (tmp_path / "lake").exists()

@@ -1,4 +1,5 @@
 """The month's email and failure alert through the real task tree and `bottleneck-run`, to a real SMTP server."""
+
 import datetime as dt
 import email
 import email.policy
@@ -35,14 +36,18 @@ def lake(tmp_path, synthetic_exports):
 def write_config(tmp_path, server=None, **bottleneck_options) -> dict:
     """A luigi.cfg as an operator writes it, the password taken from the environment; returns the env to run with."""
     # A lock folder of its own: Luigi refuses a command line another process (another test session) is running.
-    sections = {"core": {"lock_pid_dir": str(tmp_path / "locks")},
-                "email": {"sender": "wines@bottleneck.test", "receiver": "pm@bottleneck.test, cfo@bottleneck.test"},
-                "bottleneck": {"alert_receivers": "oncall@bottleneck.test", **bottleneck_options}}
+    sections = {
+        "core": {"lock_pid_dir": str(tmp_path / "locks")},
+        "email": {"sender": "wines@bottleneck.test", "receiver": "pm@bottleneck.test, cfo@bottleneck.test"},
+        "bottleneck": {"alert_receivers": "oncall@bottleneck.test", **bottleneck_options},
+    }
     if server is not None:
         sections["smtp"] = server.smtp_options(password="${SMTP_PASSWORD}")
         sections["bottleneck"]["smtp_ca_bundle"] = server.ca_bundle
-    text = "".join(f"[{name}]\n" + "".join(f"{key}={value}\n" for key, value in options.items()) + "\n"
-                   for name, options in sections.items())
+    text = "".join(
+        f"[{name}]\n" + "".join(f"{key}={value}\n" for key, value in options.items()) + "\n"
+        for name, options in sections.items()
+    )
     (tmp_path / "luigi.cfg").write_text(text)
     return {"LUIGI_CONFIG_PATH": str(tmp_path / "luigi.cfg"), "SMTP_PASSWORD": SMTP_PASSWORD}
 

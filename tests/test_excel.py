@@ -1,4 +1,5 @@
 """The xlsx reader: what it accepts, and the rule it names when it refuses a file."""
+
 import io
 import zipfile
 
@@ -15,8 +16,9 @@ REQUIRED = ["product_id", "id_web"]
 
 def read(data: bytes, max_file_mb: float = 50, max_unpacked_mb: float = 1000) -> dict:
     table = read_table(data, "liaison.xlsx", REQUIRED, max_file_mb, max_unpacked_mb)
-    return {name: [None if pd.isna(value) else value for value in values]
-            for name, values in table.to_dict("list").items()}
+    return {
+        name: [None if pd.isna(value) else value for value in values] for name, values in table.to_dict("list").items()
+    }
 
 
 def workbook(sheets: dict[str, list[list]]) -> bytes:
@@ -36,18 +38,23 @@ def test_reads_required_columns_with_excel_row_numbers_and_blank_cells_as_none()
 
 
 def test_a_header_lower_down_and_an_extra_sheet_first_are_found():
-    data = workbook({"Notes": [["exported by the ERP"]],
-                     "Data": [["Liaison export"], [], ["product_id", "id_web"], [7, "abc"]]})
+    data = workbook(
+        {"Notes": [["exported by the ERP"]], "Data": [["Liaison export"], [], ["product_id", "id_web"], [7, "abc"]]}
+    )
     assert read(data) == {"source_row": [4], "product_id": [7], "id_web": ["abc"]}
 
 
-@pytest.mark.parametrize("data, rule", [
-    (b"product_id,id_web\n1,2\n", "not a zip archive"),
-    (xlsx_bytes(["product_id", "id_web"], [[1, "a"]])[:-200], "or one cut short"),
-    (workbook({"Sheet1": []}), "every sheet is empty"),
-    (xlsx_bytes(["product_id", "web"], [[1, "a"]]), "no sheet has a header with column(s) id_web"),
-    (xlsx_bytes(["product_id", "id_web", "id_web"], [[1, "a", "b"]]), "column 'id_web' appears 2 times"),
-], ids=["csv", "truncated", "empty", "missing-column", "duplicated-column"])
+@pytest.mark.parametrize(
+    "data, rule",
+    [
+        (b"product_id,id_web\n1,2\n", "not a zip archive"),
+        (xlsx_bytes(["product_id", "id_web"], [[1, "a"]])[:-200], "or one cut short"),
+        (workbook({"Sheet1": []}), "every sheet is empty"),
+        (xlsx_bytes(["product_id", "web"], [[1, "a"]]), "no sheet has a header with column(s) id_web"),
+        (xlsx_bytes(["product_id", "id_web", "id_web"], [[1, "a", "b"]]), "column 'id_web' appears 2 times"),
+    ],
+    ids=["csv", "truncated", "empty", "missing-column", "duplicated-column"],
+)
 def test_refusals_name_the_file_and_the_rule(data, rule):
     with pytest.raises(InvalidInputError) as refusal:
         read(data)
@@ -74,7 +81,7 @@ def test_a_corrupt_part_is_refused():
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
         member = archive.getinfo("xl/worksheets/sheet1.xml")
     start = member.header_offset + 30 + len(member.filename) + len(member.extra) + 40
-    data[start:start + 8] = b"\xff" * 8  # flip bytes inside the compressed sheet
+    data[start : start + 8] = b"\xff" * 8  # flip bytes inside the compressed sheet
     with pytest.raises(InvalidInputError, match="rule 'a valid xlsx file'"):
         read(bytes(data))
 
@@ -101,8 +108,11 @@ def test_leading_empty_rows_and_columns_a_title_and_gaps_keep_excel_row_numbers(
     sheet.write_row(6, 2, [7, "x", "abc"])
     sheet.write_row(9, 2, [8, "y", "def"])
     book.close()
-    assert read(buffer.getvalue()) == {"source_row": [7, 8, 9, 10], "product_id": [7, None, None, 8],
-                                       "id_web": ["abc", None, None, "def"]}
+    assert read(buffer.getvalue()) == {
+        "source_row": [7, 8, 9, 10],
+        "product_id": [7, None, None, 8],
+        "id_web": ["abc", None, None, "def"],
+    }
 
 
 def test_a_header_in_rich_text_and_inline_strings_is_found():

@@ -1,4 +1,5 @@
 """The package beside pandas: pandas must not take it for the Bottleneck numerical library."""
+
 import subprocess
 import sys
 
@@ -22,8 +23,11 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("imports", ["import bottleneck", "import pandas", "import luigi"],
-                         ids=["bottleneck-first", "pandas-first", "luigi-first"])
+@pytest.mark.parametrize(
+    "imports",
+    ["import bottleneck", "import pandas", "import luigi"],
+    ids=["bottleneck-first", "pandas-first", "luigi-first"],
+)
 def test_pandas_works_beside_the_package_whatever_is_imported_first(imports):
     result = subprocess.run([sys.executable, "-c", CHECK.format(imports=imports)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,5 @@
 """The lake: one root, one layout, and lake URLs that could escape their folder or bucket refused."""
+
 import datetime as dt
 import os
 import subprocess
@@ -31,8 +32,9 @@ def test_targets_are_s3_or_local_by_the_lake_url(monkeypatch, tmp_path):
     assert isinstance(local, luigi.LocalTarget) and local.path == str(tmp_path / "reports/2020/08/quality.json")
 
 
-@pytest.mark.parametrize("url", ["s3://wine-lake/../other-bucket", "../outside", "lake/../../etc", "s3://",
-                                 "gs://wine-lake", ""])
+@pytest.mark.parametrize(
+    "url", ["s3://wine-lake/../other-bucket", "../outside", "lake/../../etc", "s3://", "gs://wine-lake", ""]
+)
 def test_lake_urls_that_could_escape_are_refused(monkeypatch, url):
     monkeypatch.setenv("BOTTLENECK_LAKE", url)
     if not url:
@@ -95,15 +97,25 @@ def test_stat_tells_size_and_version_without_reading(tmp_path, monkeypatch, s3_e
     assert first.bytes == 5
     lake.write_bytes(remote, b"54321")
     assert lake.stat(remote).version != first.version
+
+
 def test_a_local_lake_month_runs_without_importing_boto3(tmp_path):
     # boto3 and luigi.contrib.s3 cost 0.1 s of every run's start: only an s3:// lake needs them.
-    script = ("import datetime, sys, bottleneck, luigi\n"
-              "from bottleneck import lake\n"
-              "month = bottleneck.RawManifest(month=datetime.date(2020, 8, 1))\n"
-              "assert luigi.build([month], local_scheduler=True) is False\n"
-              "print(sorted(name for name in sys.modules if name.split('.')[0] in ('boto3', 's3transfer')"
-              " or name == 'luigi.contrib.s3'))\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "BOTTLENECK_LAKE": str(tmp_path)}, cwd=tmp_path)
+    script = (
+        "import datetime, sys, bottleneck, luigi\n"
+        "from bottleneck import lake\n"
+        "month = bottleneck.RawManifest(month=datetime.date(2020, 8, 1))\n"
+        "assert luigi.build([month], local_scheduler=True) is False\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('boto3', 's3transfer')"
+        " or name == 'luigi.contrib.s3'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BOTTLENECK_LAKE": str(tmp_path)},
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"

@@ -1,5 +1,6 @@
 """Every way the lake can be unusable exits 9, with a message naming the lake and what to fix: against
 real S3 server processes (moto), one of which checks credentials, and a local folder that cannot be written."""
+
 import os
 import subprocess
 
@@ -10,8 +11,11 @@ from tests.months import run_month, write_tiny_month
 
 ERP_ROW = [1, 1, 10.0, 5, "instock"]
 # No credential from the machine running the tests: no shared files, no instance metadata.
-NO_MACHINE_CREDENTIALS = {"AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_CONFIG_FILE": os.devnull,
-                          "AWS_EC2_METADATA_DISABLED": "true"}
+NO_MACHINE_CREDENTIALS = {
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 class CheckingS3Server(S3Server):
@@ -39,16 +43,22 @@ def assert_lake_unusable(result, lake: str, *fix: str) -> None:
 
 def test_a_bucket_that_does_not_exist_exits_9_naming_it(s3_server, tmp_path):
     result = run_month("s3://no-such-bucket/bottleneck", tmp_path, env=s3_server.env())
-    assert_lake_unusable(result, "s3://no-such-bucket/bottleneck", "bucket 'no-such-bucket' does not exist",
-                         "create the bucket", "[bottleneck] lake")
+    assert_lake_unusable(
+        result,
+        "s3://no-such-bucket/bottleneck",
+        "bucket 'no-such-bucket' does not exist",
+        "create the bucket",
+        "[bottleneck] lake",
+    )
 
 
 def test_no_credentials_exits_9_saying_which_to_give(s3_server, tmp_path):
     s3_server.client().create_bucket(Bucket="no-credentials")
     env = {**NO_MACHINE_CREDENTIALS, "AWS_ENDPOINT_URL": s3_server.endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
     result = run_month("s3://no-credentials/bottleneck", tmp_path, env=env)
-    assert_lake_unusable(result, "s3://no-credentials/bottleneck", "no AWS credentials found",
-                         "web-identity role", "AWS_ACCESS_KEY_ID")
+    assert_lake_unusable(
+        result, "s3://no-credentials/bottleneck", "no AWS credentials found", "web-identity role", "AWS_ACCESS_KEY_ID"
+    )
 
 
 def test_refused_access_exits_9_saying_which_rights_to_give(checking_s3_server, tmp_path):

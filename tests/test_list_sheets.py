@@ -1,4 +1,5 @@
 """The workbook's list sheets as a person sees them: opened by LibreOffice, every row and value intact."""
+
 import csv
 import io
 import shutil
@@ -13,20 +14,35 @@ from bottleneck import list_sheets, report
 from bottleneck.classify import classified_wines
 from bottleneck.compare import changes, comparison, month_figures
 
-TITLES = ["Château Simone 2016", "Domaine Huet 2018", "_x0041_ 1.5", "  spaced  ", "a & b <c> \"d\"",
-          "=HYPERLINK(\"http://x\")", "tab\there", "bell\x07 _x0041_ ☃", "line\nbreak", "-2+3"]
+TITLES = [
+    "Château Simone 2016",
+    "Domaine Huet 2018",
+    "_x0041_ 1.5",
+    "  spaced  ",
+    'a & b <c> "d"',
+    '=HYPERLINK("http://x")',
+    "tab\there",
+    "bell\x07 _x0041_ ☃",
+    "line\nbreak",
+    "-2+3",
+]
 
 
 def month(rows: int) -> pd.DataFrame:
     prices = [round(5 + (n * 7.31) % 400, 2) for n in range(rows)]
     sales = [float(n % 13) for n in range(rows)]
-    products = pd.DataFrame({
-        "product_id": pd.array(range(1, rows + 1), dtype="Int64"), "sku": [str(10_000 + n) for n in range(rows)],
-        "post_title": [TITLES[n % len(TITLES)] for n in range(rows)], "price": prices, "total_sales": sales,
-        "revenue": [round(price * sale, 2) for price, sale in zip(prices, sales)],
-        "stock_quantity": pd.array([None if n % 11 == 0 else n - 5 for n in range(rows)], dtype="Int64"),
-        "stock_status": ["instock"] * rows,
-    })
+    products = pd.DataFrame(
+        {
+            "product_id": pd.array(range(1, rows + 1), dtype="Int64"),
+            "sku": [str(10_000 + n) for n in range(rows)],
+            "post_title": [TITLES[n % len(TITLES)] for n in range(rows)],
+            "price": prices,
+            "total_sales": sales,
+            "revenue": [round(price * sale, 2) for price, sale in zip(prices, sales)],
+            "stock_quantity": pd.array([None if n % 11 == 0 else n - 5 for n in range(rows)], dtype="Int64"),
+            "stock_status": ["instock"] * rows,
+        }
+    )
     return classified_wines(products, premium_zscore=1.5)
 
 
@@ -38,13 +54,25 @@ def libreoffice_sheets(data: bytes, folder) -> dict[str, list[list[str]]]:
     book = folder / "report.xlsx"
     book.write_bytes(data)
     # Options: comma, double quote, UTF-8, from line 1, ..., values not as shown, every sheet (-1).
-    subprocess.run([soffice, f"-env:UserInstallation=file://{folder}/profile", "--headless", "--convert-to",
-                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
-                    "--outdir", str(folder), str(book)], check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{folder}/profile",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(folder),
+            str(book),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     sheets = {}
     for path in folder.glob("report-*.csv"):
         with open(path, newline="", encoding="utf-8") as stream:
-            sheets[path.stem[len("report-"):]] = list(csv.reader(stream))
+            sheets[path.stem[len("report-") :]] = list(csv.reader(stream))
     return sheets
 
 
@@ -52,12 +80,19 @@ def test_libreoffice_reads_every_row_of_every_list_and_the_continued_sheets(tmp_
     monkeypatch.setattr(report, "SHEET_ROWS", 1500)
     monkeypatch.setattr(list_sheets, "SHEET_ROWS", 1500)
     wines = month(2000)
-    rejected = pd.DataFrame({"source_file": ["web.xlsx"] * 3, "source_row": [2, 1_048_576, 40],
-                             "key": ["=1+1", None, "bon-cadeau"], "rule": ["duplicate row"] * 3})
+    rejected = pd.DataFrame(
+        {
+            "source_file": ["web.xlsx"] * 3,
+            "source_row": [2, 1_048_576, 40],
+            "key": ["=1+1", None, "bon-cadeau"],
+            "rule": ["duplicate row"] * 3,
+        }
+    )
     figures = month_figures("2020-08", wines)
     quality = {**figures, "checks": [], **comparison(figures, [])}
-    sheets = libreoffice_sheets(report.report_workbook(quality, wines, rejected, changes(wines, None), 300.0, 1.5),
-                                tmp_path)
+    sheets = libreoffice_sheets(
+        report.report_workbook(quality, wines, rejected, changes(wines, None), 300.0, 1.5), tmp_path
+    )
 
     listed = sheets["All products"][1:] + sheets["All products (2)"][1:]
     assert sheets["All products"][0] == list(report.WINE_COLUMNS.values()) == sheets["All products (2)"][0]
@@ -73,9 +108,11 @@ def test_libreoffice_reads_every_row_of_every_list_and_the_continued_sheets(tmp_
         assert float(row[6]) == pytest.approx(wine.price_zscore, rel=1e-12)
     assert len(sheets["Premium"]) - 1 == quality["premium"] == 139
     assert len(sheets["Ordinary"]) - 1 + len(sheets["Ordinary (2)"]) - 1 == quality["ordinary"] == 1861
-    assert sheets["Rejected rows"][1:] == [["web.xlsx", "2", "=1+1", "duplicate row"],
-                                           ["web.xlsx", "1048576", "", "duplicate row"],
-                                           ["web.xlsx", "40", "bon-cadeau", "duplicate row"]]
+    assert sheets["Rejected rows"][1:] == [
+        ["web.xlsx", "2", "=1+1", "duplicate row"],
+        ["web.xlsx", "1048576", "", "duplicate row"],
+        ["web.xlsx", "40", "bon-cadeau", "duplicate row"],
+    ]
 
 
 def test_the_workbook_is_deflated_by_isa_l_and_zipfile_gets_its_zlib_back(monkeypatch):
@@ -92,8 +129,14 @@ def test_the_workbook_is_deflated_by_isa_l_and_zipfile_gets_its_zlib_back(monkey
     monkeypatch.setattr(list_sheets, "isal_zlib", CountingIsal())
     wines = month(300)
     figures = month_figures("2020-08", wines)
-    data = report.report_workbook({**figures, "checks": [], **comparison(figures, [])}, wines,
-                                  pd.DataFrame(columns=list(report.REJECTED_COLUMNS)), changes(wines, None), 300.0, 1.5)
+    data = report.report_workbook(
+        {**figures, "checks": [], **comparison(figures, [])},
+        wines,
+        pd.DataFrame(columns=list(report.REJECTED_COLUMNS)),
+        changes(wines, None),
+        300.0,
+        1.5,
+    )
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         parts = archive.infolist()

@@ -1,4 +1,5 @@
 """bottleneck.mail: composing the emails, and sending them to a real SMTP server process on loopback."""
+
 import datetime as dt
 import email
 import json
@@ -19,32 +20,73 @@ from tests.conftest import SMTP_LOGIN, SMTP_PASSWORD
 MONTH = dt.date(2024, 5, 1)
 CHECKS = [
     {"name": "product_id unique", "level": "error", "status": "passed", "observed": 0, "expected": 0, "detail": ""},
-    {"name": "no nulls in product_id, sku, price, total_sales", "level": "error", "status": "passed",
-     "observed": {"price": 0, "product_id": 0}, "expected": {"price": 0, "product_id": 0}, "detail": ""},
-    {"name": "no negative stock in erp.xlsx", "level": "warning", "status": "warning", "observed": 2,
-     "expected": 0, "detail": "product_id with negative stock: <b>Château Lagrange</b> & Fils"},
+    {
+        "name": "no nulls in product_id, sku, price, total_sales",
+        "level": "error",
+        "status": "passed",
+        "observed": {"price": 0, "product_id": 0},
+        "expected": {"price": 0, "product_id": 0},
+        "detail": "",
+    },
+    {
+        "name": "no negative stock in erp.xlsx",
+        "level": "warning",
+        "status": "warning",
+        "observed": 2,
+        "expected": 0,
+        "detail": "product_id with negative stock: <b>Château Lagrange</b> & Fils",
+    },
 ]
-FUNNEL = {"erp": [{"stage": "raw", "rows": 825}, {"stage": "price must be above 0", "rows": 823}],
-          "web": [{"stage": "raw", "rows": 1428}, {"stage": "joined", "rows": 573}], "products": 573}
+FUNNEL = {
+    "erp": [{"stage": "raw", "rows": 825}, {"stage": "price must be above 0", "rows": 823}],
+    "web": [{"stage": "raw", "rows": 1428}, {"stage": "joined", "rows": 573}],
+    "products": 573,
+}
 CURRENT = {"month": "2024-05", "products": 573, "premium": 30, "ordinary": 543, "units": 2865, "turnover": 70568.6}
 PREVIOUS = {"month": "2024-04", "products": 570, "premium": 29, "ordinary": 541, "units": 2800, "turnover": 69334.1}
-EARLIER = [{"month": "2024-03", "figures": None, "reason": "2024-03: no raw exports in the lake"},
-           {"month": "2024-04", "figures": PREVIOUS, "reason": None}]
-QUALITY = {**{key: CURRENT[key] for key in ("month", "products", "premium", "ordinary", "turnover")},
-           "checks": CHECKS, "funnel": FUNNEL, **comparison(CURRENT, EARLIER)}
-WINES = [{"product_id": 4000 + n, "wine": f"Wine {n}", "category": "ordinary", "revenue": float(n * 10)}
-         for n in range(1, 15)] + [{"product_id": 4352, "wine": "Egly-Ouriet <Grand> Cru & Fils", "category": "premium",
-                                    "revenue": 1125.0},
-                                   {"product_id": 4500, "wine": "Cognac Frapin VIP XO", "category": "premium",
-                                    "revenue": 0.0}]
+EARLIER = [
+    {"month": "2024-03", "figures": None, "reason": "2024-03: no raw exports in the lake"},
+    {"month": "2024-04", "figures": PREVIOUS, "reason": None},
+]
+QUALITY = {
+    **{key: CURRENT[key] for key in ("month", "products", "premium", "ordinary", "turnover")},
+    "checks": CHECKS,
+    "funnel": FUNNEL,
+    **comparison(CURRENT, EARLIER),
+}
+WINES = [
+    {"product_id": 4000 + n, "wine": f"Wine {n}", "category": "ordinary", "revenue": float(n * 10)}
+    for n in range(1, 15)
+] + [
+    {"product_id": 4352, "wine": "Egly-Ouriet <Grand> Cru & Fils", "category": "premium", "revenue": 1125.0},
+    {"product_id": 4500, "wine": "Cognac Frapin VIP XO", "category": "premium", "revenue": 0.0},
+]
 CHANGES = [
-    {"change": "new", "product_id": "4500", "sku": "15000", "wine": "Cognac Frapin VIP XO", "before": "",
-     "after": "176.00"},
+    {
+        "change": "new",
+        "product_id": "4500",
+        "sku": "15000",
+        "wine": "Cognac Frapin VIP XO",
+        "before": "",
+        "after": "176.00",
+    },
     {"change": "new", "product_id": "4014", "sku": "15001", "wine": "Wine 14", "before": "", "after": "12.00"},
-    {"change": "price", "product_id": "4352", "sku": "11668", "wine": "Egly-Ouriet <Grand> Cru & Fils",
-     "before": "84.00", "after": "88.40"},
-    {"change": "premium", "product_id": "4352", "sku": "11668", "wine": "Egly-Ouriet <Grand> Cru & Fils",
-     "before": "ordinary", "after": "premium"},
+    {
+        "change": "price",
+        "product_id": "4352",
+        "sku": "11668",
+        "wine": "Egly-Ouriet <Grand> Cru & Fils",
+        "before": "84.00",
+        "after": "88.40",
+    },
+    {
+        "change": "premium",
+        "product_id": "4352",
+        "sku": "11668",
+        "wine": "Egly-Ouriet <Grand> Cru & Fils",
+        "before": "ordinary",
+        "after": "premium",
+    },
 ]
 ATTACHMENTS = {
     "report.xlsx": bytes(range(256)) * 4,  # every byte value, as a binary workbook has
@@ -66,8 +108,9 @@ def attachments_of(message) -> dict[str, bytes]:
 
 
 def report_message(receivers=("pm@bottleneck.test",), quality=QUALITY):
-    return mail.report_email(quality, ATTACHMENTS, sender="reports@bottleneck.test", receivers=list(receivers),
-                             wines=WINES, changes=CHANGES)
+    return mail.report_email(
+        quality, ATTACHMENTS, sender="reports@bottleneck.test", receivers=list(receivers), wines=WINES, changes=CHANGES
+    )
 
 
 # ------------------------------------------------------------------------------------------------- composing
@@ -84,21 +127,44 @@ def test_report_email_leads_with_what_readers_act_on_then_changes_year_and_gate(
     assert "2024-05" in message["Subject"] and message["To"] == "pm@bottleneck.test"
     text, page = bodies(message)
     for body in (text, page):
-        order = [body.index(title) for title in (
-            "Compared with 2024-04.", "Top 10 wines by revenue", "New premium wines", "Warnings",
-            "Changes since 2024-04", "A year at a glance", "Quality gate", "Rows through the pipeline")]
+        order = [
+            body.index(title)
+            for title in (
+                "Compared with 2024-04.",
+                "Top 10 wines by revenue",
+                "New premium wines",
+                "Warnings",
+                "Changes since 2024-04",
+                "A year at a glance",
+                "Quality gate",
+                "Rows through the pipeline",
+            )
+        ]
         assert order == sorted(order)
-        for figure in ("573", "+3", "+0.5 %", "70,568.60 €", "69,334.10 €", "+1,234.50 €", "+1.8 %",
-                       "2 products have negative stock:", "2 checks passed, 1 warning.", "2 new wines, 1 price changes",
-                       "price 0, product_id 0", "rows in the export", "1,428", "no raw exports in the lake"):
+        for figure in (
+            "573",
+            "+3",
+            "+0.5 %",
+            "70,568.60 €",
+            "69,334.10 €",
+            "+1,234.50 €",
+            "+1.8 %",
+            "2 products have negative stock:",
+            "2 checks passed, 1 warning.",
+            "2 new wines, 1 price changes",
+            "price 0, product_id 0",
+            "rows in the export",
+            "1,428",
+            "no raw exports in the lake",
+        ):
             assert figure in body, figure
     assert "Figure          This month   Previous month (2024-04)  Change       Change %" in text
     assert "Turnover        70,568.60 €  69,334.10 €               +1,234.50 €  +1.8 %" in text
-    top = text[text.index("Top 10 wines"):text.index("New premium wines")]
+    top = text[text.index("Top 10 wines") : text.index("New premium wines")]
     assert top.index("1   Egly-Ouriet <Grand> Cru & Fils") < top.index("2   Wine 14") and "Wine 4 " not in top
     assert "- Egly-Ouriet <Grand> Cru & Fils (4352): became premium, ordinary → premium" in text
     assert "- Cognac Frapin VIP XO (4500): new this month, 176.00 €" in text
-    assert "Wine 14 (4014)" not in text[text.index("New premium wines"):text.index("Warnings")]
+    assert "Wine 14 (4014)" not in text[text.index("New premium wines") : text.index("Warnings")]
 
 
 def test_report_email_shows_no_json_to_its_readers():
@@ -121,8 +187,13 @@ def test_attachments_are_the_parts_email_itself_makes_and_the_eml_is_the_message
     message = mail.report_email(QUALITY, files, sender="reports@bottleneck.test", receivers=["pm@bottleneck.test"])
     for part in message.iter_attachments():
         expected = email.message.EmailMessage()
-        expected.set_content(files[part.get_filename()], part.get_content_maintype(), part.get_content_subtype(),
-                             disposition="attachment", filename=part.get_filename())
+        expected.set_content(
+            files[part.get_filename()],
+            part.get_content_maintype(),
+            part.get_content_subtype(),
+            disposition="attachment",
+            filename=part.get_filename(),
+        )
         assert bytes(part) == bytes(expected)
     assert mail.eml_bytes(message) == bytes(message)
 
@@ -141,8 +212,14 @@ def test_without_a_previous_month_the_email_says_why():
 
 
 def test_a_record_made_before_months_were_compared_still_reads():
-    quality = {"month": "2024-05", "products": 573, "premium": 30, "ordinary": 543, "turnover": 70568.59999,
-               "checks": CHECKS}
+    quality = {
+        "month": "2024-05",
+        "products": 573,
+        "premium": 30,
+        "ordinary": 543,
+        "turnover": 70568.59999,
+        "checks": CHECKS,
+    }
     text, _ = bodies(parsed(mail.report_email(quality, {}, sender="a@b.test", receivers=["c@d.test"])))
     assert "Turnover        70,568.60 €" in text and "No comparison with the month before." in text
 
@@ -167,7 +244,8 @@ def test_the_month_email_is_made_from_the_stored_files():
         "premium_wines.csv": b"product_id,sku,post_title,price,total_sales,revenue\r\n4352,1,'=Cru,88.40,2,176.80\r\n",
         "ordinary_wines.csv": b"product_id,sku,post_title,price,total_sales,revenue\r\n4001,2,Muscadet,9.90,1,9.90\r\n",
         "changes.csv": b"change,product_id,sku,wine,before,after\r\nnew,4352,1,'=Cru,,88.40\r\n",
-        "report.xlsx": b"PK", "rejected_rows.csv": b"",
+        "report.xlsx": b"PK",
+        "rejected_rows.csv": b"",
     }
     message = parsed(mail.month_report_email(reports, sender="a@b.test", receivers=["c@d.test"]))
     text, _ = bodies(message)
@@ -180,23 +258,34 @@ def test_the_month_emails_top_wines_are_the_top_of_every_row_of_both_csvs():
     header = b"product_id,sku,post_title,price,total_sales,revenue\r\n"
     ordinary = [(4100 + n, f"Ordinary {n}", [5.0, 40.0, 40.0, 12.5, 99.9][n % 5] * (n % 3 + 1)) for n in range(30)]
     premium = [(4900, "Premium low", 1.0), (4901, "Premium high", 150.0)]
+
     def rows(wines):
         return header + b"".join(f"{pid},1,{title},1.00,1,{revenue:.2f}\r\n".encode() for pid, title, revenue in wines)
-    reports = {"quality.json": json.dumps(QUALITY).encode(), "premium_wines.csv": rows(premium),
-               "ordinary_wines.csv": rows(ordinary), "changes.csv": b"change,product_id,sku,wine,before,after\r\n",
-               "report.xlsx": b"PK"}
+
+    reports = {
+        "quality.json": json.dumps(QUALITY).encode(),
+        "premium_wines.csv": rows(premium),
+        "ordinary_wines.csv": rows(ordinary),
+        "changes.csv": b"change,product_id,sku,wine,before,after\r\n",
+        "report.xlsx": b"PK",
+    }
     text, _ = bodies(parsed(mail.month_report_email(reports, sender="a@b.test", receivers=["c@d.test"])))
-    top = text[text.index("Top 10 wines"):text.index("New premium wines")].splitlines()[2:12]
+    top = text[text.index("Top 10 wines") : text.index("New premium wines")].splitlines()[2:12]
     expected = sorted(ordinary + premium, key=lambda wine: (-round(wine[2], 2), wine[0]))[:10]
     assert [line.split("  ")[1].strip() for line in top] == [title for _, title, _ in expected]
 
 
 def test_alert_names_month_task_error_log_and_rerun_command():
-    message = parsed(mail.alert_email(
-        month="2024-05", task="QualityReport(month=2024-05)", error="QualityGateError: <script>x</script> failed",
-        log_lines=["INFO luigi: running StagedErp", "ERROR luigi: failed QualityReport"],
-        sender="ops@bottleneck.test", receivers=["oncall@bottleneck.test"],
-    ))
+    message = parsed(
+        mail.alert_email(
+            month="2024-05",
+            task="QualityReport(month=2024-05)",
+            error="QualityGateError: <script>x</script> failed",
+            log_lines=["INFO luigi: running StagedErp", "ERROR luigi: failed QualityReport"],
+            sender="ops@bottleneck.test",
+            receivers=["oncall@bottleneck.test"],
+        )
+    )
     assert "2024-05" in message["Subject"] and "QualityReport" in message["Subject"]
     text, page = bodies(message)
     for body in (text, page):
@@ -227,32 +316,44 @@ def test_without_smtp_host_the_embedded_default_writes_eml(luigi_options, local_
 
 def test_settings_come_from_luigi_smtp_section_with_password_from_environment(luigi_options, monkeypatch):
     monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
-    for option, value in {"host": "mail.bottleneck.test", "port": "587", "username": SMTP_LOGIN,
-                          "password": "${SMTP_PASSWORD}", "timeout": "7"}.items():
+    for option, value in {
+        "host": "mail.bottleneck.test",
+        "port": "587",
+        "username": SMTP_LOGIN,
+        "password": "${SMTP_PASSWORD}",
+        "timeout": "7",
+    }.items():
         luigi_options("smtp", option, value)
     luigi_options("bottleneck", "smtp_ca_bundle", "/etc/ssl/corp-ca.pem")
     luigi_options("bottleneck", "smtp_retry_seconds", "42")
     settings = mail.smtp_settings()
     assert (settings.host, settings.port, settings.timeout, settings.password) == (
-        "mail.bottleneck.test", 587, 7.0, SMTP_PASSWORD)
+        "mail.bottleneck.test",
+        587,
+        7.0,
+        SMTP_PASSWORD,
+    )
     assert (settings.ca_bundle, settings.retry_seconds) == ("/etc/ssl/corp-ca.pem", 42.0)
     assert SMTP_PASSWORD not in repr(settings)
     assert settings.redact(f"said {SMTP_PASSWORD}!") == "said ********!"
 
 
-@pytest.mark.parametrize("error, transient", [
-    (ConnectionRefusedError(111, "refused"), True),
-    (socket.timeout("timed out"), True),
-    (smtplib.SMTPServerDisconnected("gone"), True),
-    (smtplib.SMTPResponseException(421, b"try later"), True),
-    (smtplib.SMTPDataError(451, b"local error"), True),
-    (smtplib.SMTPRecipientsRefused({"a@x.test": (450, b"busy")}), True),
-    (smtplib.SMTPRecipientsRefused({"a@x.test": (450, b"busy"), "b@x.test": (550, b"no such user")}), False),
-    (smtplib.SMTPDataError(554, b"refused"), False),
-    (smtplib.SMTPAuthenticationError(535, b"bad credentials"), False),
-    (smtplib.SMTPNotSupportedError("no AUTH"), False),
-    (ssl.SSLCertVerificationError("untrusted"), False),
-])
+@pytest.mark.parametrize(
+    "error, transient",
+    [
+        (ConnectionRefusedError(111, "refused"), True),
+        (socket.timeout("timed out"), True),
+        (smtplib.SMTPServerDisconnected("gone"), True),
+        (smtplib.SMTPResponseException(421, b"try later"), True),
+        (smtplib.SMTPDataError(451, b"local error"), True),
+        (smtplib.SMTPRecipientsRefused({"a@x.test": (450, b"busy")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@x.test": (450, b"busy"), "b@x.test": (550, b"no such user")}), False),
+        (smtplib.SMTPDataError(554, b"refused"), False),
+        (smtplib.SMTPAuthenticationError(535, b"bad credentials"), False),
+        (smtplib.SMTPNotSupportedError("no AUTH"), False),
+        (ssl.SSLCertVerificationError("untrusted"), False),
+    ],
+)
 def test_transient_failures_are_told_from_permanent_ones(error, transient):
     assert mail.is_transient(error) is transient
 

@@ -1,4 +1,5 @@
 """bottleneck.metrics: each run pushes its metrics to a real Pushgateway process, read back from its /metrics."""
+
 import datetime as dt
 import json
 import time
@@ -65,19 +66,31 @@ def test_without_a_pushgateway_nothing_is_pushed_and_prometheus_client_is_not_im
     import subprocess
     import sys
 
-    script = ("import datetime, sys, luigi, bottleneck\n"
-              "luigi.build([bottleneck.RawManifest(month=datetime.date(2020, 8, 1))], local_scheduler=True)\n"
-              "print('prometheus_client' in sys.modules)\n")
-    env = {"BOTTLENECK_LAKE": str(tmp_path / "lake"), "LUIGI_CONFIG_PATH": str(tmp_path / "absent.cfg"),
-           "PATH": "/usr/bin:/bin"}
+    script = (
+        "import datetime, sys, luigi, bottleneck\n"
+        "luigi.build([bottleneck.RawManifest(month=datetime.date(2020, 8, 1))], local_scheduler=True)\n"
+        "print('prometheus_client' in sys.modules)\n"
+    )
+    env = {
+        "BOTTLENECK_LAKE": str(tmp_path / "lake"),
+        "LUIGI_CONFIG_PATH": str(tmp_path / "absent.cfg"),
+        "PATH": "/usr/bin:/bin",
+    }
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr[-2000:]
 
 
 def test_samples_of_a_success_and_of_a_failure():
-    quality = {"turnover": "12.50", "products": 3, "premium": 1, "ordinary": 2,
-               "checks": [{"name": "stock", "level": "warning", "status": "warning"},
-                          {"name": "unique", "level": "error", "status": "passed"}]}
+    quality = {
+        "turnover": "12.50",
+        "products": 3,
+        "premium": 1,
+        "ordinary": 2,
+        "checks": [
+            {"name": "stock", "level": "warning", "status": "warning"},
+            {"name": "unique", "level": "error", "status": "passed"},
+        ],
+    }
     now = dt.datetime(2020, 9, 15, tzinfo=dt.timezone.utc).timestamp()
     success = metrics.success_samples(quality, 4.5, now)
     assert success["bottleneck_month_turnover"] == 12.5 and success["bottleneck_quality_warnings"] == 1

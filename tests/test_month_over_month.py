@@ -4,6 +4,7 @@ The copy (2020-07) has three wines fewer, four prices changed, one of them putti
 premium in the real month (2020-08) below the premium line. The real month's report must show
 exactly those changes, whichever month ran first, and whether or not the month before ran at all.
 """
+
 import csv
 import email
 import email.policy
@@ -56,6 +57,7 @@ def rows_of(path):
 
 def expected_changes(real_wines: dict) -> list[tuple]:
     """(change, product_id, wine, before, after) as designed, with the real month's names, prices and sales."""
+
     def price(product_id):
         return Decimal(real_wines[product_id]["price"])
 
@@ -64,13 +66,18 @@ def expected_changes(real_wines: dict) -> list[tuple]:
 
     rows = [("new", pid, real_wines[pid]["post_title"], "", f"{price(pid):.2f}") for pid in sorted(REMOVED)]
     changed = {**PRICES, **PUSHED}
-    rows += [("price", pid, real_wines[pid]["post_title"], f"{changed[pid]:.2f}", f"{price(pid):.2f}")
-             for pid in sorted(changed)]
+    rows += [
+        ("price", pid, real_wines[pid]["post_title"], f"{changed[pid]:.2f}", f"{price(pid):.2f}")
+        for pid in sorted(changed)
+    ]
     rows += [("premium", pid, real_wines[pid]["post_title"], "ordinary", "premium") for pid in PUSHED]
-    movers = sorted(PRICES, key=lambda pid: (-abs(Decimal(revenue(pid, price(pid))) - Decimal(revenue(pid, PRICES[pid]))),
-                                             pid))
-    rows += [("revenue", pid, real_wines[pid]["post_title"], revenue(pid, PRICES[pid]), revenue(pid, price(pid)))
-             for pid in movers]
+    movers = sorted(
+        PRICES, key=lambda pid: (-abs(Decimal(revenue(pid, price(pid))) - Decimal(revenue(pid, PRICES[pid]))), pid)
+    )
+    rows += [
+        ("revenue", pid, real_wines[pid]["post_title"], revenue(pid, PRICES[pid]), revenue(pid, price(pid)))
+        for pid in movers
+    ]
     return rows
 
 
@@ -87,11 +94,16 @@ def both_orders(two_months, tmp_path_factory):
 
 def test_the_real_month_shows_exactly_the_designed_changes_in_either_order(both_orders):
     first, second = (reports(lake) for lake in both_orders.values())
-    real = {int(row["product_id"]): row for name in ("premium_wines.csv", "ordinary_wines.csv")
-            for row in rows_of(first / name)}
+    real = {
+        int(row["product_id"]): row
+        for name in ("premium_wines.csv", "ordinary_wines.csv")
+        for row in rows_of(first / name)
+    }
     assert len(real) == PRODUCTS and sum(Decimal(row["revenue"]) for row in real.values()) == TURNOVER
-    changes = [(row["change"], int(row["product_id"]), row["wine"], row["before"], row["after"])
-               for row in rows_of(first / "changes.csv")]
+    changes = [
+        (row["change"], int(row["product_id"]), row["wine"], row["before"], row["after"])
+        for row in rows_of(first / "changes.csv")
+    ]
     assert changes == expected_changes(real)
     assert float(real[4132]["price_zscore"]) > 2 and real[4132]["price"] == "88.40"
     assert (first / "changes.csv").read_bytes() == (second / "changes.csv").read_bytes()
@@ -100,15 +112,24 @@ def test_the_real_month_shows_exactly_the_designed_changes_in_either_order(both_
 
 def test_quality_json_holds_the_previous_month_as_made_from_its_exports(both_orders):
     records = [json.loads((reports(lake) / "quality.json").read_text()) for lake in both_orders.values()]
-    real = {int(row["product_id"]): row for name in ("premium_wines.csv", "ordinary_wines.csv")
-            for row in rows_of(reports(next(iter(both_orders.values()))) / name)}
+    real = {
+        int(row["product_id"]): row
+        for name in ("premium_wines.csv", "ordinary_wines.csv")
+        for row in rows_of(reports(next(iter(both_orders.values()))) / name)
+    }
     removed_revenue = sum(Decimal(real[pid]["revenue"]) for pid in REMOVED)
-    moved = sum((Decimal(str(price)) - Decimal(real[pid]["price"])) * int(real[pid]["total_sales"])
-                for pid, price in {**PRICES, **PUSHED}.items())
-    previous = {"month": "2020-07", "products": PRODUCTS - len(REMOVED), "premium": PREMIUM - 1,
-                "ordinary": PRODUCTS - len(REMOVED) - PREMIUM + 1,
-                "units": sum(int(row["total_sales"]) for pid, row in real.items() if pid not in REMOVED),
-                "turnover": float(TURNOVER - removed_revenue + moved)}
+    moved = sum(
+        (Decimal(str(price)) - Decimal(real[pid]["price"])) * int(real[pid]["total_sales"])
+        for pid, price in {**PRICES, **PUSHED}.items()
+    )
+    previous = {
+        "month": "2020-07",
+        "products": PRODUCTS - len(REMOVED),
+        "premium": PREMIUM - 1,
+        "ordinary": PRODUCTS - len(REMOVED) - PREMIUM + 1,
+        "units": sum(int(row["total_sales"]) for pid, row in real.items() if pid not in REMOVED),
+        "turnover": float(TURNOVER - removed_revenue + moved),
+    }
     for record in records:
         assert (record["products"], record["premium"], record["turnover_cents"]) == (PRODUCTS, PREMIUM, 7056860)
         assert record["previous_month"] == previous and record["no_comparison"] is None
@@ -140,13 +161,17 @@ def test_the_workbook_and_the_email_show_the_changes(both_orders):
 def test_wine_names_are_decoded_and_trimmed_in_every_output(both_orders):
     folder = reports(next(iter(both_orders.values())))
     message = email.message_from_bytes((folder / "email.eml").read_bytes(), policy=email.policy.default)
-    texts = {name: (folder / name).read_text(encoding="utf-8")
-             for name in ("premium_wines.csv", "ordinary_wines.csv", "changes.csv")}
+    texts = {
+        name: (folder / name).read_text(encoding="utf-8")
+        for name in ("premium_wines.csv", "ordinary_wines.csv", "changes.csv")
+    }
     texts["email text"] = message.get_body(("plain",)).get_content()
     texts["email page as shown"] = html.unescape(message.get_body(("html",)).get_content())
     for name, text in texts.items():
         assert "&amp;" not in text and "&#" not in text, name
-    titles = [row["post_title"] for name in ("premium_wines.csv", "ordinary_wines.csv") for row in rows_of(folder / name)]
+    titles = [
+        row["post_title"] for name in ("premium_wines.csv", "ordinary_wines.csv") for row in rows_of(folder / name)
+    ]
     assert any(" & " in title for title in titles)
     assert all(title == title.strip() and "  " not in title for title in titles)
     book = openpyxl.load_workbook(folder / "report.xlsx")
@@ -164,8 +189,10 @@ def test_a_previous_month_that_cannot_be_processed_never_blocks_the_report(seed_
     record = json.loads((reports(lake) / "quality.json").read_text())
     assert record["previous_month"] is None and record["products"] == PRODUCTS
     assert record["no_comparison"].startswith("2020-07 erp.xlsx: not an xlsx workbook")
-    assert {"month": "2020-06", "gap": "2020-06: raw exports not ready: missing web.xlsx; missing liaison.xlsx"} \
-        in record["history"]
+    assert {
+        "month": "2020-06",
+        "gap": "2020-06: raw exports not ready: missing web.xlsx; missing liaison.xlsx",
+    } in record["history"]
     assert (reports(lake) / "changes.csv").read_bytes() == b"change,product_id,sku,wine,before,after\r\n"
     text = (reports(lake) / "email.eml").read_bytes().decode("utf-8", errors="replace")
     assert "No comparison with the month before: 2020-07 erp.xlsx: not an xlsx workbook" in text
@@ -174,8 +201,13 @@ def test_a_previous_month_that_cannot_be_processed_never_blocks_the_report(seed_
 def test_a_previous_month_that_fails_its_gate_is_no_comparison_with_the_reason(tmp_path):
     lake = tmp_path / "lake"
     erp = [[1, 1, 10.0, 5, "instock"], [2, 1, 30.0, 5, "instock"]]
-    write_tiny_month(lake, erp + [[1, 1, 12.0, 5, "instock"]], [["101", 3, "product", "A"], ["102", 1, "product", "B"]],
-                     [[1, "101"], [2, "102"]], month="2020-07")
+    write_tiny_month(
+        lake,
+        erp + [[1, 1, 12.0, 5, "instock"]],
+        [["101", 3, "product", "A"], ["102", 1, "product", "B"]],
+        [[1, "101"], [2, "102"]],
+        month="2020-07",
+    )
     write_tiny_month(lake, erp, [["101", 3, "product", "A"], ["102", 1, "product", "B"]], [[1, "101"], [2, "102"]])
     result = run_month(lake, tmp_path, "2020-08")
     assert result.returncode == 0, result.stderr

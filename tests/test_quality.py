@@ -1,4 +1,5 @@
 """Every check of the quality gate, passing and failing, on tiny tables."""
+
 import json
 from decimal import Decimal
 
@@ -44,9 +45,11 @@ def test_a_clean_month_passes_every_error_level_check():
     checks = run_gate(clean_month())
     assert failed(checks) == set()
     assert checks[TURNOVER].observed == "330.00" and checks[TURNOVER].expected == "330.00"
-    assert checks[ACCOUNTED].observed == {"erp": {"raw": 3, "kept": 2, "rejected": 1},
-                                          "web": {"raw": 3, "kept": 2, "rejected": 1},
-                                          "liaison": {"raw": 3, "kept": 2, "rejected": 1}}
+    assert checks[ACCOUNTED].observed == {
+        "erp": {"raw": 3, "kept": 2, "rejected": 1},
+        "web": {"raw": 3, "kept": 2, "rejected": 1},
+        "liaison": {"raw": 3, "kept": 2, "rejected": 1},
+    }
 
 
 def test_every_check_is_recorded_with_its_values_and_none_is_always_passed():
@@ -73,9 +76,13 @@ def test_the_reference_engine_applies_the_declared_rules_by_itself():
     assert result.turnover == Decimal("330.00")
     assert sorted(result.products[["erp_row", "liaison_row", "web_row"]].values.tolist()) == [[2, 2, 2], [3, 3, 3]]
     assert set(map(tuple, result.rejected.values.tolist())) == {
-        ("erp.xlsx", 4, "price must be above 0"), ("erp.xlsx", 5, "duplicate row"),
-        ("web.xlsx", 4, "post_type must be 'product'"), ("web.xlsx", 5, "sku must be present"),
-        ("web.xlsx", 6, "duplicate row"), ("liaison.xlsx", 4, "id_web must be present")}
+        ("erp.xlsx", 4, "price must be above 0"),
+        ("erp.xlsx", 5, "duplicate row"),
+        ("web.xlsx", 4, "post_type must be 'product'"),
+        ("web.xlsx", 5, "sku must be present"),
+        ("web.xlsx", 6, "duplicate row"),
+        ("liaison.xlsx", 4, "id_web must be present"),
+    }
 
 
 def test_a_sku_linked_to_two_products_fails_naming_both_liaison_rows():
@@ -108,8 +115,10 @@ def test_conflicting_sales_figures_fail_the_gate_naming_both_rows():
     staged = clean_month()
     staged["web"] = frames.web(("101", 3), ("102", 2), ("101", 5))
     checks = run_gate(staged)
-    assert "sku 101: web.xlsx row 2 total_sales=3.0; row 4 total_sales=5.0" in checks[
-        "one total_sales a sku in web.xlsx"].detail
+    assert (
+        "sku 101: web.xlsx row 2 total_sales=3.0; row 4 total_sales=5.0"
+        in checks["one total_sales a sku in web.xlsx"].detail
+    )
     assert not checks["product_id unique"].passed
 
 
@@ -142,8 +151,10 @@ def test_a_row_dropped_without_a_rejected_row_fails_the_accounting():
     checks = run_gate(staged, rejected_rows=rejected_rows[rejected_rows["source_file"] != "web.xlsx"])
     assert not checks[ACCOUNTED].passed
     assert checks[ACCOUNTED].detail == "web.xlsx: 3 raw != 2 kept + 0 rejected; rows neither kept nor rejected: 4"
-    assert "web.xlsx row 4 rejected by 'post_type must be 'product'' only in the reference" in checks[
-        SAME_AS_REFERENCE].detail
+    assert (
+        "web.xlsx row 4 rejected by 'post_type must be 'product'' only in the reference"
+        in checks[SAME_AS_REFERENCE].detail
+    )
 
 
 def test_a_row_both_kept_and_rejected_fails_the_accounting():
@@ -172,9 +183,11 @@ def test_duplicated_product_ids_fail():
 
 
 def test_a_wine_classed_otherwise_than_the_decimal_z_score_fails():
-    staged = {"erp": frames.erp(*[(n, 10.0) for n in range(1, 21)], (21, 100.0)),
-              "web": frames.web(*[(str(100 + n), 1) for n in range(1, 22)]),
-              "liaison": frames.liaison(*[(n, str(100 + n)) for n in range(1, 22)])}
+    staged = {
+        "erp": frames.erp(*[(n, 10.0) for n in range(1, 21)], (21, 100.0)),
+        "web": frames.web(*[(str(100 + n), 1) for n in range(1, 22)]),
+        "liaison": frames.liaison(*[(n, str(100 + n)) for n in range(1, 22)]),
+    }
     wines = classified_wines(reconciled(staged).products, 2.0)
     assert run_gate(staged, wines=wines)[PREMIUM].passed and run_gate(staged, wines=wines)[PREMIUM].observed == 1
     check = run_gate(staged, wines=wines.assign(category="ordinary"))[PREMIUM]
@@ -200,7 +213,13 @@ def test_the_record_carries_the_month_figures_the_funnel_and_every_check():
     checks = quality.gate(staged, wines, result.rejected_rows, result.turnover, reference(staged), 2.0)
     record = quality.quality_record("2020-08", wines, result.turnover, checks, {"erp": {}}, result.funnel)
     assert {key: record[key] for key in ("month", "products", "premium", "ordinary", "turnover", "passed")} == {
-        "month": "2020-08", "products": 2, "premium": 0, "ordinary": 2, "turnover": 330.0, "passed": True}
+        "month": "2020-08",
+        "products": 2,
+        "premium": 0,
+        "ordinary": 2,
+        "turnover": 330.0,
+        "passed": True,
+    }
     assert {"name", "level", "status", "observed", "expected", "detail"} == set(record["checks"][0])
     assert record["funnel"]["erp"][0] == {"stage": "raw", "rows": 3}
     json.dumps(record)
@@ -219,13 +238,16 @@ def test_a_failed_gate_record_says_so_and_its_table_reads_as_a_table():
     row = next(line for line in table if "every product has a price" in line)
     assert row.split()[:2] == ["failed", "error"]
     assert "- every product has a price and a total_sales: empty: web.xlsx row 3 column total_sales" in "\n".join(table)
-    assert max(len(line) for line in table[:len(checks) + 2]) < 150
-    assert '- every row accounted for: raw = kept + rejected, per source: observed {"erp": {"raw": 3' in "\n".join(table)
+    assert max(len(line) for line in table[: len(checks) + 2]) < 150
+    assert '- every row accounted for: raw = kept + rejected, per source: observed {"erp": {"raw": 3' in "\n".join(
+        table
+    )
 
 
 def test_the_reference_turnover_is_exact_where_a_float_sum_is_not():
-    products = pd.DataFrame({"price": [346307801.14, 663550588.52, 137866509.26],
-                             "total_sales": [123646.0, 683244.0, 511554.0]})
+    products = pd.DataFrame(
+        {"price": [346307801.14, 663550588.52, 137866509.26], "total_sales": [123646.0, 683244.0, 511554.0]}
+    )
     float_sum = Decimal(sum(products["price"] * products["total_sales"])).quantize(Decimal("0.01"))
     assert float_sum == Decimal("566712696960505.38")
     assert reference_turnover(products) == Decimal("566712696960505.36")

@@ -1,4 +1,5 @@
 """Every cleaning rule of reconcile.RULES as DuckDB runs it, the join, the rejected rows and the funnel."""
+
 from decimal import Decimal
 
 import pandas as pd
@@ -27,8 +28,10 @@ def test_each_rule_is_rendered_from_its_declaration():
     assert rendered["erp_priced"] == "SELECT * FROM staged_erp WHERE price > 0"
     assert rendered["web_products"] == "SELECT * FROM staged_web WHERE post_type = 'product'"
     assert rendered["web_with_sku"] == "SELECT * FROM web_products WHERE sku IS NOT NULL"
-    assert rendered["liaison_clean"] == ("SELECT * FROM liaison_linked QUALIFY row_number() OVER "
-                                         "(PARTITION BY product_id, id_web ORDER BY source_row) = 1")
+    assert rendered["liaison_clean"] == (
+        "SELECT * FROM liaison_linked QUALIFY row_number() OVER "
+        "(PARTITION BY product_id, id_web ORDER BY source_row) = 1"
+    )
     assert "ON erp.product_id = liaison.product_id" in products_sql()
     assert "ON liaison.id_web = web.sku" in products_sql()
 
@@ -65,8 +68,11 @@ def test_erp_keeps_a_repeated_row_once_but_not_a_row_that_differs():
 
 
 def test_a_sku_linked_twice_joins_twice_for_the_gate_to_refuse():
-    result = reconciled(month(erp=frames.erp((1, 10.0), (2, 20.5), (3, 5.0)),
-                              liaison=frames.liaison((1, "101"), (2, "102"), (3, "101"))))
+    result = reconciled(
+        month(
+            erp=frames.erp((1, 10.0), (2, 20.5), (3, 5.0)), liaison=frames.liaison((1, "101"), (2, "102"), (3, "101"))
+        )
+    )
     assert result.products["web_row"].tolist() == [2, 3, 2]
 
 
@@ -75,7 +81,10 @@ def test_web_keeps_products_with_a_sku_once():
     result = reconciled(month(web=web))
     assert result.products["sku"].tolist() == ["101", "102"]
     assert sorted(rule for file, key, rule in rejected(result) if file == "web.xlsx") == [
-        "duplicate row", "post_type must be 'product'", "sku must be present"]
+        "duplicate row",
+        "post_type must be 'product'",
+        "sku must be present",
+    ]
 
 
 def test_liaison_without_id_web_is_rejected_and_the_join_loss_is_recorded():
@@ -103,7 +112,8 @@ def test_a_link_to_a_sku_not_on_the_web_is_a_join_loss_not_a_product():
     result = reconciled(month(liaison=frames.liaison((1, "101"), (2, "999"))))
     assert result.products["product_id"].tolist() == [1]
     assert {("erp.xlsx", "2", JOIN_RULE), ("liaison.xlsx", "2", JOIN_RULE), ("web.xlsx", "102", JOIN_RULE)} <= set(
-        rejected(result))
+        rejected(result)
+    )
 
 
 def test_revenue_keeps_every_cent_of_the_price():
@@ -115,19 +125,24 @@ def test_two_wines_of_the_same_revenue_both_count():
     result = reconciled(month(erp=frames.erp((1, 10.0), (2, 15.0)), web=frames.web(("101", 3), ("102", 2))))
     assert result.turnover == Decimal("60.00")
 
+
 def test_wine_names_are_shown_as_written():
     from bottleneck.reconcile import written_name
 
-    assert written_name("Champagne Petit Lebrun &amp; Fils Blanc de Blancs") == \
-        "Champagne Petit Lebrun & Fils Blanc de Blancs"
+    assert (
+        written_name("Champagne Petit Lebrun &amp; Fils Blanc de Blancs")
+        == "Champagne Petit Lebrun & Fils Blanc de Blancs"
+    )
     assert written_name("  Mas Amiel&nbsp;2015 ") == "Mas Amiel 2015"
     assert written_name("Ch&acirc;teau  d&#39;Yquem") == "Château d'Yquem" and written_name(None) is None
 
 
 def test_staged_tables_read_from_their_parquet_files_reconcile_as_the_frames_do():
-    staged = month(erp=frames.erp((1, 10.0), (2, 20.5), (1, 10.0), (3, -1.0)),
-                   web=frames.web(("101", 3), ("102", 2), (None, 1), ("103", 4)),
-                   liaison=frames.liaison((1, "101"), (2, "102"), (4, None)))
+    staged = month(
+        erp=frames.erp((1, 10.0), (2, 20.5), (1, 10.0), (3, -1.0)),
+        web=frames.web(("101", 3), ("102", 2), (None, 1), ("103", 4)),
+        liaison=frames.liaison((1, "101"), (2, "102"), (4, None)),
+    )
     from_frames = reconciled(staged)
     with parquet_files({source: parquet_bytes(table) for source, table in staged.items()}) as paths:
         from_files = reconciled(paths)

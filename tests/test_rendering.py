@@ -4,6 +4,7 @@ The real month after a changed copy of it runs through the real task tree; the e
 screenshot and printed, the workbook converted, and the assertions read the text of the PDFs (as
 pdftotext extracts it). The screenshot and the PDFs are kept under test-artifacts/ to be looked at.
 """
+
 import email
 import email.policy
 import shutil
@@ -57,9 +58,16 @@ def test_the_email_in_a_browser_leads_with_the_figures_and_their_changes(reports
     assert screenshot.stat().st_size > 10_000
     text = pdf_text(printed)
     headline = text.index("Products 714 711 +3 +0.4 %")
-    assert text.index("Compared with 2020-07.") < headline < text.index("Top 10 wines by revenue") \
-        < text.index("New premium wines") < text.index("Warnings") < text.index("Changes since 2020-07") \
-        < text.index("A year at a glance") < text.index("Quality gate")
+    assert (
+        text.index("Compared with 2020-07.")
+        < headline
+        < text.index("Top 10 wines by revenue")
+        < text.index("New premium wines")
+        < text.index("Warnings")
+        < text.index("Changes since 2020-07")
+        < text.index("A year at a glance")
+        < text.index("Quality gate")
+    )
     assert "Turnover 70,568.60 € 70,134.70 € +433.90 € +0.6 %" in text
     assert "1 Champagne Gosset Grand Blanc de Blancs 4334 ordinary 4,704.00 €" in text
     assert "(4132): became premium, ordinary → premium" in text
@@ -74,8 +82,20 @@ def test_the_workbook_printed_by_libreoffice_holds_the_figures_changes_and_gate(
     office = tool("soffice")
     profile = (tmp_path / "profile").as_uri()  # its own profile: runs in parallel never share a lock
     converted = subprocess.run(
-        [office, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
-         str(reports / "report.xlsx")], capture_output=True, text=True, timeout=300)
+        [
+            office,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(reports / "report.xlsx"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert converted.returncode == 0, converted.stderr
     printed = ARTIFACTS / "report-2020-08.pdf"
     shutil.copy(tmp_path / "report.pdf", printed)
@@ -90,7 +110,9 @@ def test_the_workbook_printed_by_libreoffice_holds_the_figures_changes_and_gate(
     assert "erp.xlsx rows in the export 825" in text
     for product_id in (*REMOVED, *PRICES, *PUSHED):
         assert f" {product_id} " in text
-    assert "premium 4132 11668 Zind-Humbrecht Pinot Gris Grand Cru Rangen De Thann Clos Saint-Urbain 2012 ordinary premium" \
+    assert (
+        "premium 4132 11668 Zind-Humbrecht Pinot Gris Grand Cru Rangen De Thann Clos Saint-Urbain 2012 ordinary premium"
         in text
+    )
     assert "price 4042 16042 Pierre Gaillard Cornas 2017 29.90 € 31.20 €" in text
     assert "&amp;" not in text and "{" not in text and "}" not in text

@@ -1,4 +1,5 @@
 """The workbook and the CSVs: figures, formats, and text that never runs as a formula."""
+
 import csv
 import io
 
@@ -12,26 +13,45 @@ from bottleneck.compare import changes, comparison, month_figures
 from bottleneck.mail.message import _by_revenue
 from bottleneck.report import changes_csv, rejected_csv, report_workbook, wines_csv
 
-HOSTILE_TITLES = ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
+HOSTILE_TITLES = ['=HYPERLINK("http://x")', "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
 
 
 def wines(titles=("Château Simone 2016", "Mas Amiel 2015", "Domaine Huet 2018")):
     prices = [24.2, 34.3, 300.0][: len(titles)]
-    products = pd.DataFrame({
-        "product_id": range(1, len(titles) + 1), "sku": [str(100 + n) for n in range(len(titles))],
-        "post_title": list(titles), "price": prices, "total_sales": [3.0] * len(titles),
-        "revenue": [price * 3 for price in prices], "stock_quantity": [5] * len(titles),
-        "stock_status": ["instock"] * len(titles), "onsale_web": [1] * len(titles),
-    })
+    products = pd.DataFrame(
+        {
+            "product_id": range(1, len(titles) + 1),
+            "sku": [str(100 + n) for n in range(len(titles))],
+            "post_title": list(titles),
+            "price": prices,
+            "total_sales": [3.0] * len(titles),
+            "revenue": [price * 3 for price in prices],
+            "stock_quantity": [5] * len(titles),
+            "stock_status": ["instock"] * len(titles),
+            "onsale_web": [1] * len(titles),
+        }
+    )
     return classified_wines(products, premium_zscore=1.0)
 
 
 CHECKS = [
     {"name": "product_id unique", "level": "error", "status": "passed", "observed": 0, "expected": 0, "detail": ""},
-    {"name": "no nulls in product_id, sku, price, total_sales", "level": "error", "status": "passed",
-     "observed": {"product_id": 0, "price": 0}, "expected": {"product_id": 0, "price": 0}, "detail": ""},
-    {"name": "no negative stock in erp.xlsx", "level": "warning", "status": "warning", "observed": 2, "expected": 0,
-     "detail": "product_id with negative stock: 4973, 5700"},
+    {
+        "name": "no nulls in product_id, sku, price, total_sales",
+        "level": "error",
+        "status": "passed",
+        "observed": {"product_id": 0, "price": 0},
+        "expected": {"product_id": 0, "price": 0},
+        "detail": "",
+    },
+    {
+        "name": "no negative stock in erp.xlsx",
+        "level": "warning",
+        "status": "warning",
+        "observed": 2,
+        "expected": 0,
+        "detail": "product_id with negative stock: 4973, 5700",
+    },
 ]
 FUNNEL = {"erp": [{"stage": "raw", "rows": 825}, {"stage": "price must be above 0", "rows": 823}], "products": 714}
 
@@ -39,15 +59,28 @@ FUNNEL = {"erp": [{"stage": "raw", "rows": 825}, {"stage": "price must be above 
 def quality_of(table, previous=None):
     """quality.json as MonthReport writes it; `previous` the classified wines of 2020-07, if any."""
     figures = month_figures("2020-08", table)
-    earlier = [{"month": "2020-06", "figures": None, "reason": "2020-06: no raw exports in the lake"},
-               {"month": "2020-07", "figures": month_figures("2020-07", previous), "reason": None} if previous is not None
-               else {"month": "2020-07", "figures": None, "reason": "2020-07: raw exports not ready: missing erp.xlsx"}]
-    return {**{key: figures[key] for key in ("month", "products", "premium", "ordinary", "turnover")},
-            "checks": CHECKS, "funnel": FUNNEL, **comparison(figures, earlier)}
+    earlier = [
+        {"month": "2020-06", "figures": None, "reason": "2020-06: no raw exports in the lake"},
+        {"month": "2020-07", "figures": month_figures("2020-07", previous), "reason": None}
+        if previous is not None
+        else {"month": "2020-07", "figures": None, "reason": "2020-07: raw exports not ready: missing erp.xlsx"},
+    ]
+    return {
+        **{key: figures[key] for key in ("month", "products", "premium", "ordinary", "turnover")},
+        "checks": CHECKS,
+        "funnel": FUNNEL,
+        **comparison(figures, earlier),
+    }
 
 
-REJECTED = pd.DataFrame({"source_file": ["erp.xlsx", "web.xlsx"], "source_row": [3, 4],
-                         "key": ["5017", "=1+1"], "rule": ["price must be above 0", "duplicate row"]})
+REJECTED = pd.DataFrame(
+    {
+        "source_file": ["erp.xlsx", "web.xlsx"],
+        "source_row": [3, 4],
+        "key": ["5017", "=1+1"],
+        "rule": ["price must be above 0", "duplicate row"],
+    }
+)
 
 
 @pytest.mark.parametrize("title", HOSTILE_TITLES)
@@ -58,8 +91,17 @@ def test_formula_triggers_are_neutralised(title):
 
 def test_wines_csv_has_a_header_utf8_text_and_cents():
     rows = list(csv.reader(io.StringIO(wines_csv(wines()).decode("utf-8"))))
-    assert rows[0] == ["product_id", "sku", "post_title", "price", "total_sales", "revenue", "price_zscore",
-                       "stock_quantity", "stock_status"]
+    assert rows[0] == [
+        "product_id",
+        "sku",
+        "post_title",
+        "price",
+        "total_sales",
+        "revenue",
+        "price_zscore",
+        "stock_quantity",
+        "stock_status",
+    ]
     assert rows[1][:6] == ["1", "100", "Château Simone 2016", "24.20", "3", "72.60"]
 
 
@@ -92,8 +134,9 @@ def test_csv_columns_reads_what_the_csv_holds_row_for_row():
 
 
 def open_workbook(table, previous=None):
-    data = report_workbook(quality_of(table, previous), table.sort_values("revenue"), REJECTED,
-                           changes(table, previous), 250.0, 1.0)
+    data = report_workbook(
+        quality_of(table, previous), table.sort_values("revenue"), REJECTED, changes(table, previous), 250.0, 1.0
+    )
     return openpyxl.load_workbook(io.BytesIO(data))
 
 
@@ -103,8 +146,15 @@ def summary_cells(book) -> list[str]:
 
 def test_workbook_sheets_figures_and_layout():
     book = open_workbook(wines())
-    assert book.sheetnames == ["Summary", "Changes", "All products", "Premium", "Ordinary", "Rejected rows",
-                               "Chart data"]
+    assert book.sheetnames == [
+        "Summary",
+        "Changes",
+        "All products",
+        "Premium",
+        "Ordinary",
+        "Rejected rows",
+        "Chart data",
+    ]
     summary = book["Summary"]
     figures = {summary.cell(row, 1).value: summary.cell(row, 2).value for row in range(3, 9)}
     assert figures["Products"] == 3 and figures["Premium wines"] == 1 and figures["Ordinary wines"] == 2
@@ -137,14 +187,17 @@ def test_the_summary_compares_with_the_previous_month_and_lists_each_change():
     book = open_workbook(current, previous=classified_wines(previous.drop(columns=["price_zscore", "category"]), 1.0))
     summary = book["Summary"]
     assert summary["C2"].value == "Previous month (2020-07)"
-    rows = {summary.cell(row, 1).value: [summary.cell(row, column).value for column in range(2, 6)]
-            for row in range(3, 8)}
+    rows = {
+        summary.cell(row, 1).value: [summary.cell(row, column).value for column in range(2, 6)] for row in range(3, 8)
+    }
     assert rows["Products"] == [3, 2, "+1", "+50.0 %"]
     assert rows["Turnover"] == [pytest.approx(1075.5), 990.0, "+85.50 €", "+8.6 %"]
     assert rows["Premium wines"] == [1, 0, "+1", "—"]  # no percent of nothing
     assert rows["Ordinary wines"] == [2, 2, "no change", "0.0 %"]
-    assert "Changes: 1 new wines, 1 price changes, 1 now premium, 1 biggest revenue moves (sheet Changes, changes.csv)." \
+    assert (
+        "Changes: 1 new wines, 1 price changes, 1 now premium, 1 biggest revenue moves (sheet Changes, changes.csv)."
         in summary_cells(book)
+    )
     changes_sheet = [[cell.value for cell in row] for row in book["Changes"].iter_rows()]
     assert changes_sheet == [
         ["Change", "Product id", "Web sku", "Wine", "Before", "After"],
@@ -160,7 +213,7 @@ def test_the_gate_and_the_funnel_read_in_words_without_json():
     assert "2 checks passed, 1 warning" in cells
     assert "2 products have negative stock: 4973, 5700" in cells
     assert "product_id 0, price 0" in cells
-    assert ["rows in the export", "825"] == cells[cells.index("erp.xlsx") + 1: cells.index("erp.xlsx") + 3]
+    assert ["rows in the export", "825"] == cells[cells.index("erp.xlsx") + 1 : cells.index("erp.xlsx") + 3]
     assert not [cell for cell in cells if "{" in cell or "}" in cell]
 
 
@@ -169,7 +222,7 @@ def test_changes_csv_has_the_columns_cents_and_safe_text():
     rows = list(csv.reader(io.StringIO(changes_csv(table).decode("utf-8"))))
     assert rows[0] == ["change", "product_id", "sku", "wine", "before", "after"]
     assert rows[1] == ["new", "3", "102", "'-2+3", "", "300.00"]
-    assert rows[2] == ["price", "1", "100", "'=HYPERLINK(\"http://x\")", "20.00", "24.20"]
+    assert rows[2] == ["price", "1", "100", '\'=HYPERLINK("http://x")', "20.00", "24.20"]
 
 
 def test_hostile_titles_are_text_cells_in_the_workbook():
@@ -189,8 +242,16 @@ def test_a_list_longer_than_a_sheet_continues_on_further_sheets_and_the_summary_
     monkeypatch.setattr(report, "SHEET_ROWS", 2)
     monkeypatch.setattr(list_sheets, "SHEET_ROWS", 2)
     book = open_workbook(wines())
-    assert book.sheetnames == ["Summary", "Changes", "All products", "All products (2)", "Premium", "Ordinary",
-                               "Rejected rows", "Chart data"]
+    assert book.sheetnames == [
+        "Summary",
+        "Changes",
+        "All products",
+        "All products (2)",
+        "Premium",
+        "Ordinary",
+        "Rejected rows",
+        "Chart data",
+    ]
     titles = [cell.value for name in ("All products", "All products (2)") for cell in book[name]["C"]]
     assert titles == ["Wine", "Domaine Huet 2018", "Mas Amiel 2015", "Wine", "Château Simone 2016"]
     assert book["All products (2)"]["A2"].value == 1 and book["All products (2)"].auto_filter.ref == "A1:I2"
@@ -198,8 +259,7 @@ def test_a_list_longer_than_a_sheet_continues_on_further_sheets_and_the_summary_
     assert notes == ["Sheet 'All products' lists 3 rows, 2 a sheet (Excel's limit): continued on 'All products (2)'."]
 
 
-@pytest.mark.parametrize("titles", [("  spaced  ", "a & b <c> \"d\"", "tab\there"),
-                                    ("line\nbreak", "café ☃ ≠", "=1+1")])
+@pytest.mark.parametrize("titles", [("  spaced  ", 'a & b <c> "d"', "tab\there"), ("line\nbreak", "café ☃ ≠", "=1+1")])
 def test_every_kind_of_cell_reads_back_as_written(titles):
     table = wines(titles)
     table.loc[0, "price_zscore"] = float("nan")
@@ -219,28 +279,45 @@ def test_every_kind_of_cell_reads_back_as_written(titles):
 
 
 def test_a_long_check_is_given_the_lines_it_wraps_to_and_never_runs_over_the_next():
-    long_check = {"name": "every row accounted for: raw = kept + rejected, per source " * 2, "level": "error",
-                  "status": "passed", "observed": 0, "expected": 0, "detail": ""}
+    long_check = {
+        "name": "every row accounted for: raw = kept + rejected, per source " * 2,
+        "level": "error",
+        "status": "passed",
+        "observed": 0,
+        "expected": 0,
+        "detail": "",
+    }
     table = wines()
     quality = {**quality_of(table), "checks": [long_check, *CHECKS]}
-    book = openpyxl.load_workbook(io.BytesIO(report_workbook(quality, table, REJECTED, changes(table, None), 250.0, 1.0)))
+    book = openpyxl.load_workbook(
+        io.BytesIO(report_workbook(quality, table, REJECTED, changes(table, None), 250.0, 1.0))
+    )
     sheet = book["Summary"]
     row = next(cell.row for cell in sheet["A"] if cell.value == long_check["name"])
     assert sheet.row_dimensions[row].height == 3 * report.LINE_POINTS  # 120 characters in a 44-wide column
     assert (sheet.row_dimensions[row + 1].height or report.LINE_POINTS) == report.LINE_POINTS  # one line: the default
 
 
-
 def test_the_lists_rank_wines_of_equal_revenue_by_product_id_as_the_email_does():
     prices = [25.0 if n % 2 else 12.5 for n in range(40)]
-    tied = classified_wines(pd.DataFrame({
-        "product_id": range(40, 0, -1),  # the frame's order is the reverse of the ids'
-        "sku": [str(100 + n) for n in range(40)], "post_title": [f"Vin {n}" for n in range(40)],
-        "price": prices, "total_sales": [4.0] * 40, "revenue": [price * 4 for price in prices],
-        "stock_quantity": [5] * 40, "stock_status": ["instock"] * 40, "onsale_web": [1] * 40,
-    }), premium_zscore=1.0)
+    tied = classified_wines(
+        pd.DataFrame(
+            {
+                "product_id": range(40, 0, -1),  # the frame's order is the reverse of the ids'
+                "sku": [str(100 + n) for n in range(40)],
+                "post_title": [f"Vin {n}" for n in range(40)],
+                "price": prices,
+                "total_sales": [4.0] * 40,
+                "revenue": [price * 4 for price in prices],
+                "stock_quantity": [5] * 40,
+                "stock_status": ["instock"] * 40,
+                "onsale_web": [1] * 40,
+            }
+        ),
+        premium_zscore=1.0,
+    )
     book = open_workbook(tied)
     listed = [(row[5].value, row[0].value) for row in book["All products"].iter_rows(min_row=2)]
     assert listed == sorted(listed, key=lambda row: _by_revenue(row[0], row[1]))
     chart = [row[0].value for row in book["Chart data"].iter_rows(min_row=2, max_row=report.TOP_PRODUCTS + 1)]
-    assert chart == [f"Vin {40 - product_id}" for _, product_id in listed[:report.TOP_PRODUCTS]]
+    assert chart == [f"Vin {40 - product_id}" for _, product_id in listed[: report.TOP_PRODUCTS]]

@@ -1,4 +1,5 @@
 """Staging: raw rows to typed tables, ids normalised, every schema failure named at once."""
+
 import io
 
 import pandas as pd
@@ -17,11 +18,25 @@ def stage(source, columns, rows):
     return staged_table(source, xlsx_bytes(columns, rows), f"2020-08 {source}.xlsx", 50, 1000)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (15298, "15298"), (15298.0, "15298"), ("15298.0", "15298"), (" 15298 ", "15298"),
-    ("bon-cadeau-25-euros", "bon-cadeau-25-euros"), ("13127-1", "13127-1"), (None, None), ("  ", None),
-    ("+7.00", "7"), ("-7.0", "-7"), ("1.5", "1.5"), ("7.", "7"), (float("nan"), None), (pd.NA, None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (15298, "15298"),
+        (15298.0, "15298"),
+        ("15298.0", "15298"),
+        (" 15298 ", "15298"),
+        ("bon-cadeau-25-euros", "bon-cadeau-25-euros"),
+        ("13127-1", "13127-1"),
+        (None, None),
+        ("  ", None),
+        ("+7.00", "7"),
+        ("-7.0", "-7"),
+        ("1.5", "1.5"),
+        ("7.", "7"),
+        (float("nan"), None),
+        (pd.NA, None),
+    ],
+)
 def test_ids_are_normalised_to_text(raw, expected):
     assert normalised_ids(pd.Series([raw, "x"], dtype=object)).tolist() == [expected, "x"]
 
@@ -40,8 +55,11 @@ def test_erp_is_typed():
 
 
 def test_web_skus_stored_as_numbers_or_text_become_the_same_text():
-    table = stage("web", ["sku", "total_sales", "post_type", "post_title"],
-                  [[15298, 3, "product", "A"], ["15299.0", 1, "product", "B"], [None, None, "attachment", None]])
+    table = stage(
+        "web",
+        ["sku", "total_sales", "post_type", "post_title"],
+        [[15298, 3, "product", "A"], ["15299.0", 1, "product", "B"], [None, None, "attachment", None]],
+    )
     assert table["sku"].tolist()[:2] == ["15298", "15299"]
     assert pd.isna(table["sku"].tolist()[2])
 

@@ -1,15 +1,33 @@
 """The real task tree, run as a user runs it, on a local lake and on a real S3 server process."""
+
 import signal
 import subprocess
 import time
 
 import pytest
 
-from tests.months import (BIN, SOURCES, copy_month, files_under, raw_folder, run, run_measured, run_month,
-                          write_tiny_month)
+from tests.months import (
+    BIN,
+    SOURCES,
+    copy_month,
+    files_under,
+    raw_folder,
+    run,
+    run_measured,
+    run_month,
+    write_tiny_month,
+)
 
-REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "changes.csv",
-                "quality.json", "email.json", "email.eml"}
+REPORT_FILES = {
+    "report.xlsx",
+    "premium_wines.csv",
+    "ordinary_wines.csv",
+    "rejected_rows.csv",
+    "changes.csv",
+    "quality.json",
+    "email.json",
+    "email.eml",
+}
 ERP_ROW = [1, 1, 10.0, 5, "instock"]
 
 
@@ -41,8 +59,11 @@ def test_every_missing_or_empty_export_is_named_at_once(lake, tmp_path):
     result = run_month(lake, tmp_path)
     assert result.returncode == 3
     assert "2020-08: raw exports not ready" in result.stderr
-    for problem in ("missing " + str(folder / "erp.xlsx"), "missing " + str(folder / "liaison.xlsx"),
-                    "empty " + str(folder / "web.xlsx")):
+    for problem in (
+        "missing " + str(folder / "erp.xlsx"),
+        "missing " + str(folder / "liaison.xlsx"),
+        "empty " + str(folder / "web.xlsx"),
+    ):
         assert problem in result.stderr
     assert not (lake / "staging").exists() and reports(lake) == set()
 
@@ -51,7 +72,10 @@ BAD_INPUTS = {
     "not-xlsx": (b"product_id;price\n1;10\n", "2020-08 erp.xlsx: not an xlsx workbook"),
     "truncated": (None, "2020-08 erp.xlsx: not an xlsx workbook (not a zip archive, or one cut short)"),
     "missing-column": ("price", "2020-08 erp.xlsx: no sheet has a header with column(s) price"),
-    "wrong-type": ("stock", "2020-08 erp.xlsx: column 'stock_quantity' breaks rule 'type('Int64')': 'beaucoup' (row 2)"),
+    "wrong-type": (
+        "stock",
+        "2020-08 erp.xlsx: column 'stock_quantity' breaks rule 'type('Int64')': 'beaucoup' (row 2)",
+    ),
 }
 
 
@@ -76,8 +100,12 @@ def test_bad_input_names_file_column_and_rule_and_writes_no_report(case, lake, t
 
 def test_the_plain_luigi_command_exits_non_zero_on_failure_from_any_folder(lake, tmp_path):
     raw_folder(lake)
-    result = run(["--module", "bottleneck", "RunMonth", "--month", "2020-08", "--local-scheduler"],
-                 lake, tmp_path, command="luigi")
+    result = run(
+        ["--module", "bottleneck", "RunMonth", "--month", "2020-08", "--local-scheduler"],
+        lake,
+        tmp_path,
+        command="luigi",
+    )
     assert result.returncode == 3, result.stderr  # Luigi's missing_data code, as set by the package
     assert "raw exports not ready" in result.stderr
 
@@ -91,8 +119,9 @@ def test_a_month_with_no_products_fails_the_gate_instead_of_reporting_zero(lake,
 
 
 def test_a_month_with_one_product(lake, tmp_path):
-    write_tiny_month(lake, [ERP_ROW], [["101", 3, "product", "Mas Amiel 2015"], ["101", None, "attachment", None]],
-                     [[1, "101.0"]])
+    write_tiny_month(
+        lake, [ERP_ROW], [["101", 3, "product", "Mas Amiel 2015"], ["101", None, "attachment", None]], [[1, "101.0"]]
+    )
     result = run_month(lake, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = (lake / "reports/2020/08/ordinary_wines.csv").read_text().splitlines()
@@ -103,8 +132,13 @@ def test_a_month_with_one_product(lake, tmp_path):
 def test_a_run_killed_midway_leaves_no_report_and_the_rerun_resumes(seed_month, lake, tmp_path):
     copy_month(seed_month, lake)
     environment = dict(__import__("os").environ, BOTTLENECK_LAKE=str(lake))
-    process = subprocess.Popen([str(BIN / "bottleneck-run"), "RunMonth", "--month", "2020-08", "--local-scheduler"],
-                               cwd=tmp_path, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(BIN / "bottleneck-run"), "RunMonth", "--month", "2020-08", "--local-scheduler"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     staged = lake / "staging/2020/08/web.parquet"
     deadline = time.monotonic() + 120
     while not staged.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -117,8 +151,11 @@ def test_a_run_killed_midway_leaves_no_report_and_the_rerun_resumes(seed_month, 
     resumed = run_month(lake, tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert reports(lake) == REPORT_FILES
-    assert all(files_under(lake / "staging")[name] == mtime for name, mtime in before.items()
-               if not name.rsplit("/", 1)[-1].count("luigi-tmp")), "a finished task ran again"
+    assert all(
+        files_under(lake / "staging")[name] == mtime
+        for name, mtime in before.items()
+        if not name.rsplit("/", 1)[-1].count("luigi-tmp")
+    ), "a finished task ran again"
 
 
 def test_a_month_on_s3(seed_month, s3_server, tmp_path):
@@ -148,14 +185,20 @@ def refused_for_size(lake, tmp_path, put_oversize_web, env: dict | None = None) 
     at 0.001 MB (the baseline), then with web.xlsx replaced by `put_oversize_web()` under the default limit."""
     limited = tmp_path / "limited.cfg"
     limited.write_text("[bottleneck]\nmax_file_mb = 0.001\n")
-    cases = ((limited, "2020-08 erp.xlsx: 0.0 MB is over the 0.001 MB limit; rule 'max_file_mb'"),
-             (tmp_path / "absent.cfg", "2020-08 web.xlsx: 300.0 MB is over the 200 MB limit; rule 'max_file_mb'"))
+    cases = (
+        (limited, "2020-08 erp.xlsx: 0.0 MB is over the 0.001 MB limit; rule 'max_file_mb'"),
+        (tmp_path / "absent.cfg", "2020-08 web.xlsx: 300.0 MB is over the 200 MB limit; rule 'max_file_mb'"),
+    )
     peaks = []
     for config, refusal in cases:
         if peaks:
             put_oversize_web()
-        result, peak = run_measured(["RunMonth", "--month", "2020-08", "--local-scheduler"], lake, tmp_path,
-                                    env={**(env or {}), "LUIGI_CONFIG_PATH": str(config)})
+        result, peak = run_measured(
+            ["RunMonth", "--month", "2020-08", "--local-scheduler"],
+            lake,
+            tmp_path,
+            env={**(env or {}), "LUIGI_CONFIG_PATH": str(config)},
+        )
         assert result.returncode == 6 and refusal in result.stderr, result.stderr[-3000:]
         peaks.append(peak)
     baseline, peak = peaks
@@ -179,18 +222,26 @@ def test_a_300_mb_export_on_s3_is_refused_by_its_size_before_it_is_read(seed_mon
         client.upload_file(str(seed_month / f"{name}.xlsx"), "oversize-lake", f"bottleneck/raw/2020/08/{name}.xlsx")
     sparse_file(tmp_path / "web.xlsx")
     try:
-        refused_for_size("s3://oversize-lake/bottleneck", tmp_path, env=s3_server.env(), put_oversize_web=lambda: (
-            client.upload_file(str(tmp_path / "web.xlsx"), "oversize-lake", "bottleneck/raw/2020/08/web.xlsx")))
+        refused_for_size(
+            "s3://oversize-lake/bottleneck",
+            tmp_path,
+            env=s3_server.env(),
+            put_oversize_web=lambda: client.upload_file(
+                str(tmp_path / "web.xlsx"), "oversize-lake", "bottleneck/raw/2020/08/web.xlsx"
+            ),
+        )
         listing = client.list_objects_v2(Bucket="oversize-lake", Prefix="bottleneck/")["Contents"]
-        assert not [item["Key"] for item in listing if not item["Key"].startswith(("bottleneck/raw/",
-                                                                                     "bottleneck/alerts/"))]
+        assert not [
+            item["Key"] for item in listing if not item["Key"].startswith(("bottleneck/raw/", "bottleneck/alerts/"))
+        ]
     finally:  # the server keeps objects in memory for the whole session
         for item in client.list_objects_v2(Bucket="oversize-lake")["Contents"]:
             client.delete_object(Bucket="oversize-lake", Key=item["Key"])
 
 
-def test_complete_reads_no_raw_export_and_the_check_hashes_only_a_rewritten_one(seed_month, lake, tmp_path,
-                                                                                monkeypatch):
+def test_complete_reads_no_raw_export_and_the_check_hashes_only_a_rewritten_one(
+    seed_month, lake, tmp_path, monkeypatch
+):
     import datetime as dt
 
     import luigi.task
@@ -208,8 +259,11 @@ def test_complete_reads_no_raw_export_and_the_check_hashes_only_a_rewritten_one(
     def refuse_raw(file):
         raise AssertionError(f"complete() read {file.path}")
 
-    monkeypatch.setattr(lake_module, "read_bytes", lambda file: refuse_raw(file) if "/raw/" in file.path else
-                        open(file.path, "rb").read())
+    monkeypatch.setattr(
+        lake_module,
+        "read_bytes",
+        lambda file: refuse_raw(file) if "/raw/" in file.path else open(file.path, "rb").read(),
+    )
     monkeypatch.setattr(lake_module, "sha256", lambda file: hashed.append(file.path) or real_sha256(file))
     month = dt.date(2020, 8, 1)
     tasks = luigi.task.flatten([RunMonth(month=month), *[t for t in RunMonth(month=month).deps()]])
@@ -239,8 +293,10 @@ def test_a_month_started_with_one_premium_threshold_is_never_finished_with_anoth
 
     refused = run_month(lake, tmp_path, env=cfg(tmp_path, "2.5"))
     assert refused.returncode == 6, refused.stderr[-3000:]
-    assert ("[bottleneck] premium_zscore is 2.5, but the month was started with 2.0 (recorded in "
-            f"{lake}/work/2020/08/raw_manifest.json)") in refused.stderr
+    assert (
+        "[bottleneck] premium_zscore is 2.5, but the month was started with 2.0 (recorded in "
+        f"{lake}/work/2020/08/raw_manifest.json)"
+    ) in refused.stderr
     assert "Set premium_zscore = 2.0 again to finish the month, or re-process it" in refused.stderr
     assert not (lake / "work/2020/08/classified_wines.parquet").exists() and reports(lake) == set()
 
@@ -251,6 +307,8 @@ def test_a_month_started_with_one_premium_threshold_is_never_finished_with_anoth
     # A month done is refused too rather than said done under a threshold it was not made with.
     again = run_month(lake, tmp_path, env=cfg(tmp_path, "2.5"))
     assert again.returncode == 6, again.stderr[-3000:]
-    assert (f"premium_zscore is 2.5, but the month was started with 2.0 (recorded in {lake}/work/2020/08/"
-            f"raw_manifest.json, {lake}/reports/2020/08/quality.json)") in again.stderr
+    assert (
+        f"premium_zscore is 2.5, but the month was started with 2.0 (recorded in {lake}/work/2020/08/"
+        f"raw_manifest.json, {lake}/reports/2020/08/quality.json)"
+    ) in again.stderr
     assert files_under(lake / "reports") == written

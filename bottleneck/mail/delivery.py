@@ -1,4 +1,5 @@
 """Delivering an email: by SMTP with TLS and retries, or, without an SMTP host, as an .eml file in the lake."""
+
 import contextlib
 import datetime as dt
 import hashlib
@@ -62,17 +63,20 @@ def describe(error: BaseException, settings: SmtpSettings) -> str:
         said = _reply(error)
         return f"{where} refused the login ({said}): check [smtp] username and password"
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        refused = "; ".join(f"{rcpt}: {code} {_text(msg)}"
-                            for rcpt, (code, msg) in error.recipients.items())
+        refused = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in error.recipients.items())
         return f"{where} refused every recipient ({refused})"
     if isinstance(error, smtplib.SMTPResponseException):
         return f"{where} replied {_reply(error)}"
     if isinstance(error, NoStartTls):
-        return (f"{where} does not offer STARTTLS: use [smtp] ssl=true for implicit TLS (port 465), "
-                "or no_tls=true to send in clear on a trusted network")
+        return (
+            f"{where} does not offer STARTTLS: use [smtp] ssl=true for implicit TLS (port 465), "
+            "or no_tls=true to send in clear on a trusted network"
+        )
     if isinstance(error, ssl.SSLCertVerificationError):
-        return (f"{where} presented a certificate that is not trusted ({error.verify_message}): "
-                "set [bottleneck] smtp_ca_bundle to the CA that signed it, and [smtp] host to a name it covers")
+        return (
+            f"{where} presented a certificate that is not trusted ({error.verify_message}): "
+            "set [bottleneck] smtp_ca_bundle to the CA that signed it, and [smtp] host to a name it covers"
+        )
     if isinstance(error, ConnectionRefusedError):
         return f"{where} refused the connection"
     if isinstance(error, (TimeoutError, socket.timeout)):
@@ -83,8 +87,12 @@ def describe(error: BaseException, settings: SmtpSettings) -> str:
 @contextlib.contextmanager
 def connected(settings: SmtpSettings):
     """An SMTP connection, TLS verified (unless no_tls) and logged in when a login is set; no retry."""
-    kwargs = {"host": settings.host, "port": settings.port, "local_hostname": settings.local_hostname,
-              "timeout": settings.timeout or socket.getdefaulttimeout()}
+    kwargs = {
+        "host": settings.host,
+        "port": settings.port,
+        "local_hostname": settings.local_hostname,
+        "timeout": settings.timeout or socket.getdefaulttimeout(),
+    }
     if settings.ssl:
         connection = smtplib.SMTP_SSL(context=_tls_context(settings), **kwargs)
     else:
@@ -117,11 +125,23 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
     attempts = {"tries": 0, "started": time.monotonic()}
 
     def log_retry(details):
-        logger.warning("email %s: attempt %d failed (%s), retrying in %.1fs", message["Message-ID"], details["tries"],
-                       settings.redact(describe(details["exception"], settings)), details["wait"])
+        logger.warning(
+            "email %s: attempt %d failed (%s), retrying in %.1fs",
+            message["Message-ID"],
+            details["tries"],
+            settings.redact(describe(details["exception"], settings)),
+            details["wait"],
+        )
 
-    @backoff.on_exception(backoff.expo, (smtplib.SMTPException, OSError), giveup=lambda e: not is_transient(e),
-                          max_time=settings.retry_seconds, max_value=8, on_backoff=log_retry, logger=None)
+    @backoff.on_exception(
+        backoff.expo,
+        (smtplib.SMTPException, OSError),
+        giveup=lambda e: not is_transient(e),
+        max_time=settings.retry_seconds,
+        max_value=8,
+        on_backoff=log_retry,
+        logger=None,
+    )
     def attempt():
         attempts["tries"] += 1
         return _send_once(message, recipients, settings)
@@ -132,25 +152,33 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
         reason = settings.redact(describe(error, settings))
         if is_transient(error):
             elapsed = time.monotonic() - attempts["started"]
-            problem = (f"gave up after {attempts['tries']} attempts in {elapsed:.0f}s "
-                       f"([bottleneck] smtp_retry_seconds={settings.retry_seconds:g}): {reason}")
+            problem = (
+                f"gave up after {attempts['tries']} attempts in {elapsed:.0f}s "
+                f"([bottleneck] smtp_retry_seconds={settings.retry_seconds:g}): {reason}"
+            )
         else:
             problem = f"permanent failure, not retried: {reason}"
         # Raised from None: the SMTP exception is already reworded, and its own text is not redacted.
         raise DeliveryError(f"email {message['Subject']!r} not delivered: {problem}") from None
     if refused:
         logger.warning("email %s: refused by the server for %s", message["Message-ID"], ", ".join(refused))
-    return {rcpt: f"{code} {_text(text)}"
-            for rcpt, (code, text) in refused.items()}
+    return {rcpt: f"{code} {_text(text)}" for rcpt, (code, text) in refused.items()}
 
 
 def digest(attachments: dict[str, bytes]) -> dict:
-    return {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for name, data in attachments.items()}
+    return {
+        name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in attachments.items()
+    }
 
 
-def deliver(message: EmailMessage, recipients: list[str], month: dt.date, eml_dataset: str,
-            settings: SmtpSettings | None = None, **fields) -> dict:
+def deliver(
+    message: EmailMessage,
+    recipients: list[str],
+    month: dt.date,
+    eml_dataset: str,
+    settings: SmtpSettings | None = None,
+    **fields,
+) -> dict:
     """Sends the message, or without an SMTP host writes it to the lake as .eml; returns what happened.
 
     The returned record holds no credential: it is stored as the email's receipt.
@@ -169,10 +197,19 @@ def deliver(message: EmailMessage, recipients: list[str], month: dt.date, eml_da
         record.update(transport="eml", path=eml.path)
     else:
         refused = send(message, recipients, settings)
-        logger.info("email %s %r sent to %d recipient(s) via %s", message["Message-ID"], message["Subject"],
-                    len(recipients) - len(refused), settings.server)
-        record.update(transport="smtp", server=settings.server, refused=refused,
-                      recipients=[r for r in recipients if r not in refused])
+        logger.info(
+            "email %s %r sent to %d recipient(s) via %s",
+            message["Message-ID"],
+            message["Subject"],
+            len(recipients) - len(refused),
+            settings.server,
+        )
+        record.update(
+            transport="smtp",
+            server=settings.server,
+            refused=refused,
+            recipients=[r for r in recipients if r not in refused],
+        )
     record["sent_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     return record
 

@@ -1,4 +1,5 @@
 """The month's emails as messages: the readers' report, written for them, and the operators' technical alert."""
+
 import binascii
 import csv
 import datetime as dt
@@ -43,16 +44,13 @@ class Section:
 def _html_table(header: list[str], rows: list[list[str]]) -> str:
     cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"'
     head = "".join(f"<th {cell}>{html.escape(name)}</th>" for name in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td {cell}>{html.escape(value)}</td>" for value in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td {cell}>{html.escape(value)}</td>" for value in row) + "</tr>" for row in rows)
     return f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(row[column])) for row in [header, *rows]) for column in range(len(header))]
-    return ["  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip()
-            for row in [header, *rows]]
+    return ["  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip() for row in [header, *rows]]
 
 
 def _paragraphs(texts: list[str]) -> str:
@@ -63,8 +61,9 @@ def _items(texts: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(text)}</li>" for text in texts) + "</ul>"
 
 
-def _section(title: str, lead: list[str], header: list[str] | None = None, rows: list[list[str]] = (),
-             items: list[str] = ()) -> Section:
+def _section(
+    title: str, lead: list[str], header: list[str] | None = None, rows: list[list[str]] = (), items: list[str] = ()
+) -> Section:
     lines, page = list(lead), _paragraphs(lead)
     if items:
         lines += [f"- {item}" for item in items]
@@ -90,8 +89,10 @@ def _headers(message: EmailMessage, subject: str, sender: str, receivers: list[s
 
 
 def _html_document(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
-            f'<body style="font-family:sans-serif">{body}</body></html>')
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+        f'<body style="font-family:sans-serif">{body}</body></html>'
+    )
 
 
 def warnings_of(quality: dict) -> list[dict]:
@@ -101,8 +102,13 @@ def warnings_of(quality: dict) -> list[dict]:
 
 def _figures_section(quality: dict) -> Section:
     previous = quality.get("previous_month")
-    header = ["Figure", "This month", f"Previous month ({previous['month']})" if previous else "Previous month",
-              "Change", "Change %"]
+    header = [
+        "Figure",
+        "This month",
+        f"Previous month ({previous['month']})" if previous else "Previous month",
+        "Change",
+        "Change %",
+    ]
     return _section("", [wording.comparison_line(quality)], header, wording.headline_rows(quality))
 
 
@@ -113,8 +119,10 @@ def _by_revenue(revenue: float, product_id: int) -> tuple:
 
 def _top_wines_section(wines: list[dict]) -> Section:
     ranked = sorted(wines, key=lambda wine: _by_revenue(wine["revenue"], wine["product_id"]))[:TOP_WINES]
-    rows = [[str(rank), wine["wine"], str(wine["product_id"]), wine["category"], wording.money(wine["revenue"])]
-            for rank, wine in enumerate(ranked, start=1)]
+    rows = [
+        [str(rank), wine["wine"], str(wine["product_id"]), wine["category"], wording.money(wine["revenue"])]
+        for rank, wine in enumerate(ranked, start=1)
+    ]
     lead = [] if rows else ["No wine sold this month."]
     return _section(f"Top {len(rows)} wines by revenue", lead, ["#", "Wine", "Product id", "Class", "Revenue"], rows)
 
@@ -122,8 +130,11 @@ def _top_wines_section(wines: list[dict]) -> Section:
 def new_premium_wines(wines: list[dict], changes: list[dict]) -> list[dict]:
     """The changes that made a wine premium this month: a class change, or a new wine that is premium."""
     premium = {wine["product_id"] for wine in wines if wine["category"] == PREMIUM}
-    return [row for row in changes
-            if row["change"] == PREMIUM or (row["change"] == "new" and int(row["product_id"]) in premium)]
+    return [
+        row
+        for row in changes
+        if row["change"] == PREMIUM or (row["change"] == "new" and int(row["product_id"]) in premium)
+    ]
 
 
 def _new_premium_section(quality: dict, wines: list[dict], changes: list[dict]) -> Section:
@@ -149,31 +160,56 @@ def _changes_section(quality: dict, changes: list[dict]) -> Section:
     lead = [wording.change_counts_line(counts) + "."]
     if len(changes) > CHANGES_SHOWN:
         lead.append(f"The first {CHANGES_SHOWN} of {len(changes)} changes; all are in changes.csv.")
-    rows = [[wording.CHANGE_SENTENCES[row["change"]], row["wine"], str(row["product_id"]),
-             wording.change_value(row["change"], row["before"]), wording.change_value(row["change"], row["after"])]
-            for row in changes[:CHANGES_SHOWN]]
-    return _section(f"Changes since {previous['month']}", lead, ["Change", "Wine", "Product id", "Before", "After"],
-                    rows)
+    rows = [
+        [
+            wording.CHANGE_SENTENCES[row["change"]],
+            row["wine"],
+            str(row["product_id"]),
+            wording.change_value(row["change"], row["before"]),
+            wording.change_value(row["change"], row["after"]),
+        ]
+        for row in changes[:CHANGES_SHOWN]
+    ]
+    return _section(
+        f"Changes since {previous['month']}", lead, ["Change", "Wine", "Product id", "Before", "After"], rows
+    )
 
 
 def _year_section(quality: dict) -> Section:
-    return _section("A year at a glance", ["A month without figures is a gap, not a zero."],
-                    ["Month", "Products", "Premium wines", "Turnover", "Note"], wording.history_rows(quality))
+    return _section(
+        "A year at a glance",
+        ["A month without figures is a gap, not a zero."],
+        ["Month", "Products", "Premium wines", "Turnover", "Note"],
+        wording.history_rows(quality),
+    )
 
 
 def _gate_section(quality: dict) -> Section:
     checks = quality.get("checks", [])
-    return _section("Quality gate", [wording.gate_line(checks) + "."], ["Check", "Result", "Observed", "Expected"],
-                    wording.check_rows(checks))
+    return _section(
+        "Quality gate",
+        [wording.gate_line(checks) + "."],
+        ["Check", "Result", "Observed", "Expected"],
+        wording.check_rows(checks),
+    )
 
 
 def _funnel_section(quality: dict) -> Section:
-    return _section("Rows through the pipeline", [], ["Source", "Step", "Rows"],
-                    wording.funnel_rows(quality.get("funnel", {})))
+    return _section(
+        "Rows through the pipeline", [], ["Source", "Step", "Rows"], wording.funnel_rows(quality.get("funnel", {}))
+    )
 
 
-def report_email(quality: dict, attachments: dict[str, bytes], *, sender: str, receivers: list[str],
-                 wines: list[dict] = (), changes: list[dict] = (), when: dt.datetime | None = None) -> EmailMessage:
+def report_email(
+    quality: dict,
+    attachments: dict[str, bytes],
+    *,
+    sender: str,
+    receivers: list[str],
+    wines: list[dict] = (),
+    changes: list[dict] = (),
+    when: dt.datetime | None = None,
+) -> EmailMessage:
     """The month's report for its readers: what they act on first (figures and their changes, top wines,
     new premium wines, warnings), then the changes, a year at a glance and the gate, in words.
 
@@ -181,10 +217,15 @@ def report_email(quality: dict, attachments: dict[str, bytes], *, sender: str, r
     """
     month = str(quality["month"])
     sections = [
-        _figures_section(quality), _top_wines_section(list(wines)),
-        _new_premium_section(quality, list(wines), list(changes)), _warnings_section(quality),
-        _changes_section(quality, list(changes)), _year_section(quality), _gate_section(quality),
-        _funnel_section(quality), _section("", ["Attached: " + ", ".join(attachments)]),
+        _figures_section(quality),
+        _top_wines_section(list(wines)),
+        _new_premium_section(quality, list(wines), list(changes)),
+        _warnings_section(quality),
+        _changes_section(quality, list(changes)),
+        _year_section(quality),
+        _gate_section(quality),
+        _funnel_section(quality),
+        _section("", ["Attached: " + ", ".join(attachments)]),
     ]
     title = f"BottleNeck wine report for {month}"
     text, page = [title, ""], [f"<h1>{html.escape(title)}</h1>"]
@@ -198,15 +239,19 @@ def report_email(quality: dict, attachments: dict[str, bytes], *, sender: str, r
     message = EmailMessage()
     warned = len(warnings_of(quality))
     suffix = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
-    _headers(message, _subject(f"BottleNeck wine report {month}{suffix}"), sender, receivers,
-             when or dt.datetime.now(dt.timezone.utc))
+    _headers(
+        message,
+        _subject(f"BottleNeck wine report {month}{suffix}"),
+        sender,
+        receivers,
+        when or dt.datetime.now(dt.timezone.utc),
+    )
     message.set_content("\n".join(text), cte="quoted-printable")
     message.add_alternative(_html_document(month, "\n".join(page)), subtype="html", cte="quoted-printable")
     for name, data in attachments.items():
-        maintype, subtype = MIME_TYPES.get(name[name.rfind("."):], ("application", "octet-stream"))
+        maintype, subtype = MIME_TYPES.get(name[name.rfind(".") :], ("application", "octet-stream"))
         # Bytes are base64-encoded whatever their type, so a CSV keeps its line endings and encoding.
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name,
-                               content_manager=_ATTACHMENTS)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name, content_manager=_ATTACHMENTS)
     _random_boundaries(message)
     return message
 
@@ -216,7 +261,7 @@ def _set_attachment(part: EmailMessage, data: bytes, maintype: str, subtype: str
     Its encoder decodes and appends each line in Python; here the lines are joined as bytes (0.2 ->
     0.1 s for the 17 MB of a month a hundred times the size of a real one)."""
     part["Content-Type"] = f"{maintype}/{subtype}"
-    lines = [data[start:start + BASE64_LINE_BYTES] for start in range(0, len(data), BASE64_LINE_BYTES)]
+    lines = [data[start : start + BASE64_LINE_BYTES] for start in range(0, len(data), BASE64_LINE_BYTES)]
     part.set_payload(b"".join(map(binascii.b2a_base64, lines)).decode("ascii"))
     part["Content-Transfer-Encoding"] = "base64"
     part["Content-Disposition"] = "attachment"
@@ -266,8 +311,14 @@ def month_report_email(reports: dict[str, bytes], *, sender: str, receivers: lis
     """The report email made from the month's stored files (reports/YYYY/MM/), attached unchanged."""
     changes = [{**row, "wine": _as_written(row["wine"])} for row in _csv_rows(reports.get("changes.csv", b""))]
     attachments = {name: reports[name] for name in ATTACHMENTS if name in reports}
-    return report_email(json.loads(reports["quality.json"]), attachments, sender=sender, receivers=receivers,
-                        wines=_named_wines(reports), changes=changes)
+    return report_email(
+        json.loads(reports["quality.json"]),
+        attachments,
+        sender=sender,
+        receivers=receivers,
+        wines=_named_wines(reports),
+        changes=changes,
+    )
 
 
 def _named_wines(reports: dict[str, bytes]) -> list[dict]:
@@ -279,27 +330,48 @@ def _named_wines(reports: dict[str, bytes]) -> list[dict]:
         rows = zip(map(int, columns["product_id"]), columns["post_title"], map(float, columns["revenue"]))
         if category == ORDINARY:
             rows = heapq.nsmallest(TOP_WINES, rows, key=lambda row: _by_revenue(row[2], row[0]))
-        wines += [{"product_id": product_id, "wine": _as_written(title), "category": category, "revenue": revenue}
-                  for product_id, title, revenue in rows]
+        wines += [
+            {"product_id": product_id, "wine": _as_written(title), "category": category, "revenue": revenue}
+            for product_id, title, revenue in rows
+        ]
     return wines
 
 
-def alert_email(*, month: str, task: str, error: str, log_lines: list[str], sender: str, receivers: list[str],
-                when: dt.datetime | None = None) -> EmailMessage:
+def alert_email(
+    *,
+    month: str,
+    task: str,
+    error: str,
+    log_lines: list[str],
+    sender: str,
+    receivers: list[str],
+    when: dt.datetime | None = None,
+) -> EmailMessage:
     """The operators' alert of a failed run: what failed, why, the log before it, and how to run it again."""
     when = when or dt.datetime.now(dt.timezone.utc)
     rerun = RERUN.format(month=month)
     text = [
-        f"The BottleNeck run for {month} failed.", "",
-        f"Month: {month}", f"Failed task: {task}", f"Time: {when.isoformat(timespec='seconds')}", "",
-        "Error:", error, "",
-        "Log lines before the failure:", *(log_lines or ["(none captured)"]), "",
-        "When the cause is fixed, run the month again (finished tasks are not redone):", f"    {rerun}", "",
+        f"The BottleNeck run for {month} failed.",
+        "",
+        f"Month: {month}",
+        f"Failed task: {task}",
+        f"Time: {when.isoformat(timespec='seconds')}",
+        "",
+        "Error:",
+        error,
+        "",
+        "Log lines before the failure:",
+        *(log_lines or ["(none captured)"]),
+        "",
+        "When the cause is fixed, run the month again (finished tasks are not redone):",
+        f"    {rerun}",
+        "",
     ]
     page = [
         f"<h1>BottleNeck run for {html.escape(month)} failed</h1>",
         _html_table(["", ""], [["Month", month], ["Failed task", task], ["Time", when.isoformat(timespec="seconds")]]),
-        "<h2>Error</h2>", f"<pre>{html.escape(error)}</pre>",
+        "<h2>Error</h2>",
+        f"<pre>{html.escape(error)}</pre>",
         "<h2>Log lines before the failure</h2>",
         f"<pre>{html.escape(chr(10).join(log_lines) or '(none captured)')}</pre>",
         "<h2>Re-run</h2><p>When the cause is fixed, run the month again (finished tasks are not redone):</p>",
@@ -307,9 +379,13 @@ def alert_email(*, month: str, task: str, error: str, log_lines: list[str], send
     ]
     message = EmailMessage()
     first_line = (error.strip().splitlines() or [""])[0][:120]
-    _headers(message, _subject(f"BottleNeck run {month} FAILED in {task.split('(')[0]}: {first_line}"), sender,
-             receivers, when)
+    _headers(
+        message,
+        _subject(f"BottleNeck run {month} FAILED in {task.split('(')[0]}: {first_line}"),
+        sender,
+        receivers,
+        when,
+    )
     message.set_content("\n".join(text), cte="quoted-printable")
-    message.add_alternative(_html_document(f"{month} failed", "\n".join(page)), subtype="html",
-                            cte="quoted-printable")
+    message.add_alternative(_html_document(f"{month} failed", "\n".join(page)), subtype="html", cte="quoted-printable")
     return message

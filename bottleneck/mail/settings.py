@@ -1,4 +1,5 @@
 """Who sends the month's emails, to whom, and through which SMTP server: Luigi's [smtp] and [email] sections."""
+
 import base64
 import warnings
 from dataclasses import dataclass, field
@@ -61,9 +62,15 @@ def smtp_settings() -> SmtpSettings:
     options = config.settings()
     return SmtpSettings(
         host=smtp.host.strip() if smtp_host_configured() else "",
-        port=smtp.port, ssl=smtp.ssl, no_tls=smtp.no_tls, username=smtp.username or None,
-        password=smtp.password or None, timeout=smtp.timeout, local_hostname=smtp.local_hostname,
-        ca_bundle=options.smtp_ca_bundle, retry_seconds=options.smtp_retry_seconds,
+        port=smtp.port,
+        ssl=smtp.ssl,
+        no_tls=smtp.no_tls,
+        username=smtp.username or None,
+        password=smtp.password or None,
+        timeout=smtp.timeout,
+        local_hostname=smtp.local_hostname,
+        ca_bundle=options.smtp_ca_bundle,
+        retry_seconds=options.smtp_retry_seconds,
     )
 
 

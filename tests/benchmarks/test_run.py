@@ -1,4 +1,5 @@
 """The benchmark command's own parts: measuring a child process, and judging the figures it reports."""
+
 import sys
 from pathlib import Path
 
@@ -8,15 +9,22 @@ if str(REPO) not in sys.path:
 
 from benchmarks import run  # noqa: E402
 
-EXPECTED = {"scale": 2, "products": 1428, "turnover": 141137.20, "premium": 60, "ordinary": 1368,
-            "input_rows": {"erp": 1650, "web": 3026, "liaison": 1650}}
+EXPECTED = {
+    "scale": 2,
+    "products": 1428,
+    "turnover": 141137.20,
+    "premium": 60,
+    "ordinary": 1368,
+    "input_rows": {"erp": 1650, "web": 3026, "liaison": 1650},
+}
 
 
 def test_measured_reports_the_childs_own_time_memory_and_exit_code(tmp_path):
     # The child holds ~200 MB and burns some CPU: both must show in its own rusage, not the parent's.
     code = "import time; b = bytearray(200_000_000); t = time.process_time()\nwhile time.process_time() - t < 0.3: pass\nraise SystemExit(3)"
-    wall, cpu, rss, exit_code = run.measured([sys.executable, "-c", code], env=run.clean_env(), cwd=tmp_path,
-                                             log=tmp_path / "log")
+    wall, cpu, rss, exit_code = run.measured(
+        [sys.executable, "-c", code], env=run.clean_env(), cwd=tmp_path, log=tmp_path / "log"
+    )
     assert exit_code == 3
     assert cpu >= 0.3 and wall >= cpu * 0.5
     assert rss >= 190
@@ -26,8 +34,10 @@ def test_mismatches_allow_turnover_to_the_cent_and_nothing_else():
     good = {"products": 1428, "turnover": 141137.2000001, "premium": 60, "ordinary": 1368}
     assert run.mismatches(good, EXPECTED, "x") == []
     bad = {**good, "premium": 59, "turnover": 141137.21}
-    assert run.mismatches(bad, EXPECTED, "x") == ["x: turnover = 141137.21, expected 141137.2",
-                                                  "x: premium = 59, expected 60"]
+    assert run.mismatches(bad, EXPECTED, "x") == [
+        "x: turnover = 141137.21, expected 141137.2",
+        "x: premium = 59, expected 60",
+    ]
 
 
 def test_csv_rows_and_revenue(tmp_path):
@@ -39,8 +49,10 @@ def test_csv_rows_and_revenue(tmp_path):
 
 def test_summary_and_targets_from_runs():
     runs = [
-        run.Run("pipeline", 100, 8.0, 7.0, 500.0, 0), run.Run("baseline", 100, 48.0, 47.0, 650.0, 0),
-        run.Run("pipeline", 100, 9.0, 7.5, 510.0, 0), run.Run("baseline", 100, 50.0, 49.0, 660.0, 0),
+        run.Run("pipeline", 100, 8.0, 7.0, 500.0, 0),
+        run.Run("baseline", 100, 48.0, 47.0, 650.0, 0),
+        run.Run("pipeline", 100, 9.0, 7.5, 510.0, 0),
+        run.Run("baseline", 100, 50.0, 49.0, 660.0, 0),
     ]
     expected = {100: {**EXPECTED, "scale": 100, "input_rows": {"erp": 82500, "web": 151300, "liaison": 82500}}}
     rows = run.summary(runs, expected)

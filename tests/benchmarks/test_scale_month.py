@@ -1,4 +1,5 @@
 """The benchmark's scale-up month: N copies keep every quirk, never share an id, and give N x the figures."""
+
 import json
 import sys
 from pathlib import Path

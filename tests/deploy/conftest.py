@@ -1,5 +1,6 @@
 """Fixtures of the deployment checks: the tools (helm, kubectl, kubernetes-validate, hadolint, podman)
 found or skipped, and the chart and the kustomization rendered to lists of objects."""
+
 import os
 import shutil
 import subprocess
@@ -14,8 +15,7 @@ CHART = REPO / "helm" / "bottleneck"
 K8S = REPO / "k8s"
 HERE = Path(__file__).resolve().parent
 # Where .ci/deploy-tools puts helm and kubectl, and where pip puts hadolint and kubernetes-validate.
-SEARCH_PATH = os.pathsep.join([str(REPO / ".ci" / "bin"), str(Path(sys.executable).parent),
-                               os.environ.get("PATH", "")])
+SEARCH_PATH = os.pathsep.join([str(REPO / ".ci" / "bin"), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 def tool(name: str, env_var: str | None = None) -> str:
@@ -39,8 +39,12 @@ def objects(text: str) -> list[dict]:
 
 def find(docs: list[dict], kind: str, component: str | None = None) -> dict:
     """The one object of a kind (and app.kubernetes.io/component label) in a rendering."""
-    matches = [doc for doc in docs if doc["kind"] == kind and (
-        component is None or doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component)]
+    matches = [
+        doc
+        for doc in docs
+        if doc["kind"] == kind
+        and (component is None or doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component)
+    ]
     assert len(matches) == 1, f"{len(matches)} {kind} ({component}) objects in the rendering"
     return matches[0]
 
@@ -50,8 +54,13 @@ def helm(tmp_path_factory):
     binary = tool("helm", "HELM")
     home = tmp_path_factory.mktemp("helm-home")
     # helm writes its cache and config under HOME; a fresh one keeps the runs independent of the machine.
-    env = {**os.environ, "HOME": str(home), "HELM_CACHE_HOME": str(home / "cache"),
-           "HELM_CONFIG_HOME": str(home / "config"), "HELM_DATA_HOME": str(home / "data")}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
 
     def helm_command(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         command = [binary, *args]
@@ -83,8 +92,13 @@ def validate():
 def render_chart(helm):
     """`helm template` of the chart with values files and --set pairs, as objects (and the text)."""
 
-    def render(*values_files: Path, release: str = "bottleneck", namespace: str = "reports",
-               sets: dict | None = None, show_tests: bool = True) -> tuple[list[dict], str]:
+    def render(
+        *values_files: Path,
+        release: str = "bottleneck",
+        namespace: str = "reports",
+        sets: dict | None = None,
+        show_tests: bool = True,
+    ) -> tuple[list[dict], str]:
         args = ["template", release, str(CHART), "--namespace", namespace]
         for values in values_files:
             args += ["--values", str(values)]

@@ -1,5 +1,6 @@
 """A pod spec from a rendering, run as a podman container with the same user, read-only root,
 capabilities, environment and volumes, on the host network (where the test servers listen)."""
+
 import os
 import shutil
 from pathlib import Path
@@ -32,8 +33,16 @@ def _readable_folder(folder: Path, files: dict) -> Path:
     return folder
 
 
-def podman_run_args(docs: list[dict], pod_template: dict, container_name: str, workdir: Path, *,
-                    configmaps: dict | None = None, claims: dict | None = None, hosts: dict | None = None) -> list[str]:
+def podman_run_args(
+    docs: list[dict],
+    pod_template: dict,
+    container_name: str,
+    workdir: Path,
+    *,
+    configmaps: dict | None = None,
+    claims: dict | None = None,
+    hosts: dict | None = None,
+) -> list[str]:
     """`podman run` options and command line for one container of a pod template.
 
     configmaps: data of ConfigMaps the rendering refers to but does not hold (name -> {key: text});
@@ -70,8 +79,9 @@ def podman_run_args(docs: list[dict], pod_template: dict, container_name: str, w
         elif "configMap" in volume:
             data = _configmap_data(docs, volume["configMap"]["name"], configmaps or {})
             items = volume["configMap"].get("items") or [{"key": key, "path": key} for key in data]
-            folder = _readable_folder(workdir / f"configmap-{mount['name']}",
-                                      {item["path"]: data[item["key"]] for item in items})
+            folder = _readable_folder(
+                workdir / f"configmap-{mount['name']}", {item["path"]: data[item["key"]] for item in items}
+            )
             args += ["-v", f"{folder}:{path}:ro"]
         elif "persistentVolumeClaim" in volume:
             folder = (claims or {})[volume["persistentVolumeClaim"]["claimName"]]

@@ -1,4 +1,5 @@
 """The Dockerfile, read without building it: hadolint, and the promises a reader checks first."""
+
 import re
 
 from tests.deploy.conftest import REPO, run, tool
@@ -33,8 +34,10 @@ def test_public_slim_base_by_default_and_a_numeric_non_root_user():
         assert source == "${BASE}" or source in names, f"stage {name} is built on neither BASE nor an earlier stage"
         names.append(name)
     pipeline = stages()[-1][0]
-    for image, venv_stage, command in ((pipeline, "build", '"bottleneck-run", "RunMonth"'),
-                                       ("scheduler", "build-scheduler", '"luigid", ')):
+    for image, venv_stage, command in (
+        (pipeline, "build", '"bottleneck-run", "RunMonth"'),
+        ("scheduler", "build-scheduler", '"luigid", '),
+    ):
         text = image_text(image)
         assert re.findall(r"^USER (\S+)$", text, re.M)[-1] == "10001:10001", f"{image} runs as root"
         assert f"COPY --from={venv_stage} /opt/venv /opt/venv" in text

@@ -2,6 +2,7 @@
 UID 10001 on a read-only root with a tmpfs /tmp; then the CronJob's own command, environment and
 volumes, taken from the rendered chart, run the current month against S3 and SMTP servers and a luigid
 container on loopback."""
+
 import datetime as dt
 import json
 import os
@@ -26,14 +27,22 @@ BASE = "docker.io/library/python:3.12-slim"  # the Dockerfile's default
 RUNTIME_BUDGET_MB = 180  # what the image may add to its base
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ARTIFACTS = REPO / "test-artifacts"
-REPORT_FILES = {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "rejected_rows.csv", "quality.json",
-                "email.json"}
+REPORT_FILES = {
+    "report.xlsx",
+    "premium_wines.csv",
+    "ordinary_wines.csv",
+    "rejected_rows.csv",
+    "quality.json",
+    "email.json",
+}
 
 
 def podman_command(*args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
     if check:
-        assert result.returncode == 0, f"podman {' '.join(args[:3])}... exited {result.returncode}:\n{result.stderr[-4000:]}"
+        assert result.returncode == 0, (
+            f"podman {' '.join(args[:3])}... exited {result.returncode}:\n{result.stderr[-4000:]}"
+        )
     return result
 
 
@@ -75,13 +84,27 @@ def scheduler_image(image):
 
 
 def in_image(image: str, *command: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return podman_command("run", "--rm", "--read-only", "--tmpfs", "/tmp", "--cap-drop=ALL",
-                          "--security-opt", "no-new-privileges", image, *command, timeout=timeout)
+    return podman_command(
+        "run",
+        "--rm",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--cap-drop=ALL",
+        "--security-opt",
+        "no-new-privileges",
+        image,
+        *command,
+        timeout=timeout,
+    )
 
 
 def test_image_runs_as_uid_10001_and_defaults_to_the_current_month(image):
     assert in_image(image, "id", "-u").stdout.strip() == "10001"
-    assert in_image(image, "python", "-c", "import os; print(os.getuid(), os.getgid())").stdout.split() == ["10001", "10001"]
+    assert in_image(image, "python", "-c", "import os; print(os.getuid(), os.getgid())").stdout.split() == [
+        "10001",
+        "10001",
+    ]
     config = json.loads(podman_command("image", "inspect", image).stdout)[0]["Config"]
     assert config["User"] == "10001:10001"
     assert config["Cmd"] == ["bottleneck-run", "RunMonth"]
@@ -148,8 +171,16 @@ def test_scheduler_image_runs_luigid_as_uid_10001_without_the_pipeline(scheduler
     assert config["User"] == "10001:10001" and config["Cmd"][0] == "luigid"
     assert in_image(scheduler_image, "id", "-u").stdout.strip() == "10001"
     assert "--state-path" in in_image(scheduler_image, "luigid", "--help").stdout
-    modules = ("luigi.server", "luigi.db_task_history", "sqlalchemy", "prometheus_client",
-               "pandas", "duckdb", "boto3", "bottleneck")
+    modules = (
+        "luigi.server",
+        "luigi.db_task_history",
+        "sqlalchemy",
+        "prometheus_client",
+        "pandas",
+        "duckdb",
+        "boto3",
+        "bottleneck",
+    )
     script = f"import importlib.util; print(*[importlib.util.find_spec(m) is not None for m in {modules}])"
     found = dict(zip(modules, in_image(scheduler_image, "python", "-c", script).stdout.split()))
     assert found == {**dict.fromkeys(modules[:4], "True"), **dict.fromkeys(modules[4:], "False")}
@@ -166,8 +197,11 @@ def sizes(image: str) -> dict:
 def test_image_is_smaller_than_a_plain_pip_install(image, scheduler_image):
     plain = "localhost/bottleneck:test-plain"
     build(plain, "tests/deploy/Dockerfile.plain")
-    figures = {"multi-stage (Dockerfile)": sizes(image), "plain pip install (tests/deploy/Dockerfile.plain)": sizes(plain),
-               "luigid (Dockerfile --target scheduler)": sizes(scheduler_image)}
+    figures = {
+        "multi-stage (Dockerfile)": sizes(image),
+        "plain pip install (tests/deploy/Dockerfile.plain)": sizes(plain),
+        "luigid (Dockerfile --target scheduler)": sizes(scheduler_image),
+    }
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "image-sizes.json").write_text(json.dumps(figures, indent=2) + "\n")
     ours, theirs = list(figures.values())[:2]
@@ -183,7 +217,8 @@ def test_the_runtime_adds_at_most_180_mb_to_its_base(image, scheduler_image):
     added = {tag: uncompressed(tag) - uncompressed(base) for tag in (image, scheduler_image)}
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "image-added-to-base.txt").write_text(
-        "".join(f"{tag}: {size / 1e6:.1f} MB over {base}\n" for tag, size in added.items()))
+        "".join(f"{tag}: {size / 1e6:.1f} MB over {base}\n" for tag, size in added.items())
+    )
     assert added[image] <= RUNTIME_BUDGET_MB * 1_000_000, f"the runtime adds {added[image] / 1e6:.0f} MB to {base}"
 
 
@@ -200,8 +235,9 @@ def get_json(url: str):
         return json.loads(response.read())
 
 
-def test_cronjob_from_the_chart_runs_the_month_in_the_image(image, scheduler_image, render_chart, s3_server, smtp_server,
-                                                            tmp_path):
+def test_cronjob_from_the_chart_runs_the_month_in_the_image(
+    image, scheduler_image, render_chart, s3_server, smtp_server, tmp_path
+):
     from bottleneck import config
     from bottleneck.demo import synthetic_month
 
@@ -212,6 +248,7 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(image, scheduler_ima
     client.create_bucket(Bucket="deploy-lake")
     for source, data in synthetic_month(month, products=120, seed=4).items():
         client.put_object(Bucket="deploy-lake", Key=f"monthly/raw/{month:%Y/%m}/{source}.xlsx", Body=data)
+
     def local(tag: str) -> dict:
         repository, tag = tag.rsplit(":", 1)
         return {"repository": repository, "tag": tag, "pullPolicy": "Never"}
@@ -220,8 +257,14 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(image, scheduler_ima
         "image": local(image),
         "lake": "s3://deploy-lake/monthly",
         "aws": {"region": "us-east-1", "endpointUrl": s3_server.endpoint},
-        "smtp": {"host": smtp.host, "port": smtp.port, "tls": "starttls", "username": SMTP_LOGIN, "timeout": 10,
-                 "caBundle": "/etc/bottleneck-ca/ca.pem"},
+        "smtp": {
+            "host": smtp.host,
+            "port": smtp.port,
+            "tls": "starttls",
+            "username": SMTP_LOGIN,
+            "timeout": 10,
+            "caBundle": "/etc/bottleneck-ca/ca.pem",
+        },
         "email": {"sender": "reports@bottleneck.test", "recipients": ["direction@bottleneck.test"]},
         "alertRecipients": ["ops@bottleneck.test"],
         "secretValues": {"smtpPassword": SMTP_PASSWORD, "awsAccessKeyId": "testing", "awsSecretAccessKey": "testing"},
@@ -240,8 +283,13 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(image, scheduler_ima
     # luigid, from its Deployment and in the image it names; the Service name resolves to loopback as
     # cluster DNS would.
     deployment = find(docs, "Deployment", "scheduler")
-    options, command = podman_run_args(docs, deployment["spec"]["template"], "luigid", tmp_path / "luigid",
-                                       claims={find(docs, "PersistentVolumeClaim")["metadata"]["name"]: claim})
+    options, command = podman_run_args(
+        docs,
+        deployment["spec"]["template"],
+        "luigid",
+        tmp_path / "luigid",
+        claims={find(docs, "PersistentVolumeClaim")["metadata"]["name"]: claim},
+    )
     name = f"bottleneck-luigid-{scheduler_port}"
     podman_command("run", "-d", "--name", name, *options, container_image(deployment["spec"]["template"]), *command)
     try:
@@ -250,8 +298,9 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(image, scheduler_ima
         except TimeoutError:
             raise AssertionError(podman_command("logs", name, check=False).stderr[-4000:]) from None
         cron_pod = find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]
-        options, command = podman_run_args(docs, cron_pod, "bottleneck", tmp_path / "cron", configmaps=extra,
-                                           hosts={service: "127.0.0.1"})
+        options, command = podman_run_args(
+            docs, cron_pod, "bottleneck", tmp_path / "cron", configmaps=extra, hosts={service: "127.0.0.1"}
+        )
         assert command == ["bottleneck-run", "RunMonth"]
         run = podman_command("run", *options, container_image(cron_pod), *command, timeout=600, check=False)
         ARTIFACTS.mkdir(exist_ok=True)
@@ -261,26 +310,31 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(image, scheduler_ima
 
         listing = client.list_objects_v2(Bucket="deploy-lake", Prefix=f"monthly/reports/{month:%Y/%m}/")
         assert {item["Key"].rsplit("/", 1)[1] for item in listing.get("Contents", [])} >= REPORT_FILES
-        (message, envelope), = smtp.received()
+        ((message, envelope),) = smtp.received()
         assert envelope["login"] == SMTP_LOGIN and envelope["rcpt_tos"] == ["direction@bottleneck.test"]
         assert f"{month:%Y-%m}" in message["Subject"]
 
         # The run went through luigid: its tasks are DONE there, counted in its metrics.
-        done = get_json(f"http://127.0.0.1:{scheduler_port}/api/task_list?data=" +
-                        urllib.parse.quote(json.dumps({"status": "DONE"})))["response"]
+        done = get_json(
+            f"http://127.0.0.1:{scheduler_port}/api/task_list?data="
+            + urllib.parse.quote(json.dumps({"status": "DONE"}))
+        )["response"]
         assert any(task_id.startswith("RunMonth") for task_id in done), sorted(done)
         with urllib.request.urlopen(f"http://127.0.0.1:{scheduler_port}/metrics", timeout=10) as response:
             assert b"luigi_task_" in response.read()
 
         # The helm test Pod's check, with the same configuration, from the same image.
         test_pod = next(d for d in docs if d["kind"] == "Pod")
-        options, command = podman_run_args(docs, test_pod, "bottleneck", tmp_path / "helm-test", configmaps=extra,
-                                           hosts={service: "127.0.0.1"})
+        options, command = podman_run_args(
+            docs, test_pod, "bottleneck", tmp_path / "helm-test", configmaps=extra, hosts={service: "127.0.0.1"}
+        )
         check = podman_command("run", *options, container_image(test_pod), *command, timeout=120)
         assert command == ["bottleneck-admin", "check"]
         assert "ok      lake: s3://deploy-lake/monthly reachable, writable" in check.stdout, check.stdout
-        assert (f"ok      smtp: {smtp.host}:{smtp.port} answers, TLS certificate and host name verified, "
-                f"logged in as {SMTP_LOGIN}") in check.stdout, check.stdout
+        assert (
+            f"ok      smtp: {smtp.host}:{smtp.port} answers, TLS certificate and host name verified, "
+            f"logged in as {SMTP_LOGIN}"
+        ) in check.stdout, check.stdout
         assert f"ok      scheduler: http://{service}:{scheduler_port}/ answers" in check.stdout, check.stdout
         assert SMTP_PASSWORD not in check.stdout + check.stderr
     finally:

@@ -1,5 +1,6 @@
 """The plain manifests (kubectl kustomize k8s/) and the chart (helm template), validated against the
 Kubernetes schemas and checked on the fields that decide whether the monthly run works and is safe."""
+
 import configparser
 import shutil
 
@@ -123,7 +124,9 @@ def check_luigid(docs: list[dict], *, image: str) -> None:
     luigid_cfg = luigi_cfg(find(docs, "ConfigMap"), config_volume["configMap"]["items"][0]["key"])
     assert luigid_cfg.getboolean("scheduler", "record_task_history")
     assert luigid_cfg.get("scheduler", "metrics_collector") == "prometheus"
-    assert luigid_cfg.get("task_history", "db_connection") == f"sqlite:///{state_path.rpartition('/')[0]}/task-history.db"
+    assert (
+        luigid_cfg.get("task_history", "db_connection") == f"sqlite:///{state_path.rpartition('/')[0]}/task-history.db"
+    )
 
 
 def selects(selector: dict, labels: dict) -> bool:
@@ -144,8 +147,11 @@ def selects(selector: dict, labels: dict) -> bool:
 def admitted(policy: dict, pod_template: dict) -> bool:
     """Whether a pod of this template, in the policy's namespace, may connect under the policy's ingress rules."""
     labels = pod_template["metadata"]["labels"]
-    return any(set(peer) == {"podSelector"} and selects(peer["podSelector"], labels)
-               for rule in policy["spec"]["ingress"] for peer in rule["from"])
+    return any(
+        set(peer) == {"podSelector"} and selects(peer["podSelector"], labels)
+        for rule in policy["spec"]["ingress"]
+        for peer in rule["from"]
+    )
 
 
 def check_luigid_guarded(docs: list[dict], workers: list[dict]) -> dict:
@@ -153,8 +159,11 @@ def check_luigid_guarded(docs: list[dict], workers: list[dict]) -> dict:
     (`workers`: their pod templates) to its port and no other pod. Returns the policy."""
     deployment = find(docs, "Deployment", "scheduler")
     template = deployment["spec"]["template"]
-    account = next(d for d in docs if d["kind"] == "ServiceAccount"
-                   and d["metadata"]["name"] == template["spec"]["serviceAccountName"])
+    account = next(
+        d
+        for d in docs
+        if d["kind"] == "ServiceAccount" and d["metadata"]["name"] == template["spec"]["serviceAccountName"]
+    )
     assert not account["metadata"].get("annotations"), "luigid's ServiceAccount must carry no cloud role"
     assert account["automountServiceAccountToken"] is False
     assert template["spec"]["automountServiceAccountToken"] is False
@@ -167,8 +176,11 @@ def check_luigid_guarded(docs: list[dict], workers: list[dict]) -> dict:
     assert [port["port"] for port in rule["ports"]] == [container(template, "luigid")["ports"][0]["name"]]
     for worker in workers:
         assert admitted(policy, worker), worker["metadata"]["labels"]
-    for labels in ({"app.kubernetes.io/name": "bottleneck"}, {"app": "anything-else"},
-                   {**template["metadata"]["labels"], "app.kubernetes.io/component": "web"}):
+    for labels in (
+        {"app.kubernetes.io/name": "bottleneck"},
+        {"app": "anything-else"},
+        {**template["metadata"]["labels"], "app.kubernetes.io/component": "web"},
+    ):
         assert not admitted(policy, {"metadata": {"labels": labels}}), labels
     return policy
 
@@ -202,8 +214,14 @@ def test_kustomized_cronjob_runs_the_month_hardened_against_luigid(kustomized):
     # No Secret is applied: a real one is never overwritten, no placeholder key shadows the web identity.
     assert not [doc for doc in docs if doc["kind"] == "Secret"] and "change-me" not in text
     assert all(doc["metadata"]["namespace"] == "bottleneck" for doc in docs)
-    check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name="bottleneck-secrets",
-                  scheduler=("bottleneck-luigid", 8082), image="ghcr.io/example/bottleneck:1.0.0")
+    check_cronjob(
+        docs,
+        schedule="0 9 15 * *",
+        time_zone="Europe/Paris",
+        secret_name="bottleneck-secrets",
+        scheduler=("bottleneck-luigid", 8082),
+        image="ghcr.io/example/bottleneck:1.0.0",
+    )
     check_luigid(docs, image="ghcr.io/example/bottleneck-luigid:1.0.0")
 
 
@@ -225,8 +243,9 @@ def test_kustomized_backfill_job_is_valid_and_uses_the_central_scheduler(kubectl
     (job,) = objects(text)
     docs = kustomized[0] + [job]
     assert job["metadata"]["namespace"] == "bottleneck"
-    check_backfill(docs, job, start="2025-01", stop="2026-01", parallelism=3, workers=1,
-                   secret_name="bottleneck-secrets")
+    check_backfill(
+        docs, job, start="2025-01", stop="2026-01", parallelism=3, workers=1, secret_name="bottleneck-secrets"
+    )
 
 
 # ------------------------------------------------------------------------- chart
@@ -243,16 +262,28 @@ def test_chart_default_rendering_is_valid_and_matches_the_plain_manifests(render
     validate(text, version="1.29.0")
     # The chart creates no Secret until it is given a value for one; the refs stay optional.
     assert not [d for d in docs if d["kind"] == "Secret"]
-    cfg = check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name="bottleneck",
-                        scheduler=("bottleneck-luigid", 8082), image="ghcr.io/example/bottleneck:1.0.0")
+    cfg = check_cronjob(
+        docs,
+        schedule="0 9 15 * *",
+        time_zone="Europe/Paris",
+        secret_name="bottleneck",
+        scheduler=("bottleneck-luigid", 8082),
+        image="ghcr.io/example/bottleneck:1.0.0",
+    )
     assert cfg.get("bottleneck", "lake") == "s3://bottleneck-lake/reports"
     check_luigid(docs, image="ghcr.io/example/bottleneck-luigid:1.0.0")
     assert not [d for d in docs if d["kind"] == "Job" and "helm.sh/hook" not in d["metadata"].get("annotations", {})]
 
 
 def test_chart_runs_luigid_from_its_own_image_and_the_pipeline_from_its_own(render_chart):
-    docs, _ = render_chart(sets={"image.tag": "2.0.0", "scheduler.image.repository": "registry.example.org/luigid",
-                                 "scheduler.image.tag": "2.0.1", "scheduler.image.pullPolicy": "Always"})
+    docs, _ = render_chart(
+        sets={
+            "image.tag": "2.0.0",
+            "scheduler.image.repository": "registry.example.org/luigid",
+            "scheduler.image.tag": "2.0.1",
+            "scheduler.image.pullPolicy": "Always",
+        }
+    )
     luigid = container(find(docs, "Deployment", "scheduler")["spec"]["template"], "luigid")
     assert (luigid["image"], luigid["imagePullPolicy"]) == ("registry.example.org/luigid:2.0.1", "Always")
     report = container(find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"])
@@ -261,13 +292,21 @@ def test_chart_runs_luigid_from_its_own_image_and_the_pipeline_from_its_own(rend
 
 def test_chart_luigid_has_its_own_identity_and_a_network_policy_by_default(render_chart, validate):
     peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-    docs, text = render_chart(sets={"backfill.enabled": True, "networkPolicy.extraFrom[0].namespaceSelector"
-                                    ".matchLabels.kubernetes\\.io/metadata\\.name": "monitoring"})
+    docs, text = render_chart(
+        sets={
+            "backfill.enabled": True,
+            "networkPolicy.extraFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name": "monitoring",
+        }
+    )
     validate(text)
-    workers = [find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"],
-               next(d for d in docs if d["kind"] == "Job")["spec"]["template"],
-               {"metadata": next(d for d in docs if d["kind"] == "Pod")["metadata"],
-                "spec": next(d for d in docs if d["kind"] == "Pod")["spec"]}]
+    workers = [
+        find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"],
+        next(d for d in docs if d["kind"] == "Job")["spec"]["template"],
+        {
+            "metadata": next(d for d in docs if d["kind"] == "Pod")["metadata"],
+            "spec": next(d for d in docs if d["kind"] == "Pod")["spec"],
+        },
+    ]
     policy = check_luigid_guarded(docs, workers)
     assert policy["spec"]["ingress"][0]["from"][1:] == [peer], "networkPolicy.extraFrom is admitted too"
     # Another release's pipeline in the namespace is not admitted.
@@ -286,15 +325,30 @@ def test_chart_production_values_reach_every_field(render_chart, validate):
     docs, text = render_chart(PRODUCTION, release="wine")
     validate(text)
     assert not [d for d in docs if d["kind"] in ("Secret", "Deployment", "PersistentVolumeClaim", "Service")]
-    cfg = check_cronjob(docs, schedule="30 6 1 * *", time_zone="America/New_York",
-                        secret_name="wine-reports-credentials", scheduler=("luigid.ops.svc.cluster.local", 8099),
-                        image="registry.example.org/wine/bottleneck:2.3.4")
+    cfg = check_cronjob(
+        docs,
+        schedule="30 6 1 * *",
+        time_zone="America/New_York",
+        secret_name="wine-reports-credentials",
+        scheduler=("luigid.ops.svc.cluster.local", 8099),
+        image="registry.example.org/wine/bottleneck:2.3.4",
+    )
     assert dict(cfg["bottleneck"]) == {
-        "lake": "s3://prod-wine-lake/monthly", "timezone": "America/New_York",
-        "alert_receivers": "oncall@example.org", "premium_zscore": "2.5",
-        "smtp_ca_bundle": "/etc/bottleneck-ca/ca.pem"}
-    assert dict(cfg["smtp"]) == {"host": "mail.example.org", "port": "465", "ssl": "true", "no_tls": "false",
-                                 "timeout": "20", "username": "reports@example.org", "password": "${SMTP_PASSWORD}"}
+        "lake": "s3://prod-wine-lake/monthly",
+        "timezone": "America/New_York",
+        "alert_receivers": "oncall@example.org",
+        "premium_zscore": "2.5",
+        "smtp_ca_bundle": "/etc/bottleneck-ca/ca.pem",
+    }
+    assert dict(cfg["smtp"]) == {
+        "host": "mail.example.org",
+        "port": "465",
+        "ssl": "true",
+        "no_tls": "false",
+        "timeout": "20",
+        "username": "reports@example.org",
+        "password": "${SMTP_PASSWORD}",
+    }
     assert dict(cfg["email"]) == {"sender": "reports@example.org", "receiver": "ceo@example.org, sales@example.org"}
     cron = find(docs, "CronJob")
     assert cron["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [3, 6, 7, 8]
@@ -304,23 +358,33 @@ def test_chart_production_values_reach_every_field(render_chart, validate):
     assert env["AWS_ENDPOINT_URL"] == "https://minio.storage.svc:9000" and env["AWS_DEFAULT_REGION"] == "us-east-1"
     account = find(docs, "ServiceAccount")
     assert account["metadata"]["name"] == "wine-reports"
-    assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/wine-reports"}
+    assert account["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/wine-reports"
+    }
     job = next(d for d in docs if d["kind"] == "Job" and "helm.sh/hook" not in d["metadata"].get("annotations", {}))
     assert job["metadata"]["name"] == "wine-bottleneck-backfill-2023-04-2024-04"
-    check_backfill(docs, job, start="2023-04", stop="2024-04", parallelism=4, workers=2,
-                   secret_name="wine-reports-credentials")
+    check_backfill(
+        docs, job, start="2023-04", stop="2024-04", parallelism=4, workers=2, secret_name="wine-reports-credentials"
+    )
 
 
 def test_chart_without_any_scheduler_runs_with_the_local_one(render_chart, validate):
     docs, text = render_chart(sets={"scheduler.enabled": False})
     validate(text)
-    check_cronjob(docs, schedule="0 9 15 * *", time_zone="Europe/Paris", secret_name="bottleneck", scheduler=None,
-                  image="ghcr.io/example/bottleneck:1.0.0")
+    check_cronjob(
+        docs,
+        schedule="0 9 15 * *",
+        time_zone="Europe/Paris",
+        secret_name="bottleneck",
+        scheduler=None,
+        image="ghcr.io/example/bottleneck:1.0.0",
+    )
 
 
 def test_chart_creates_the_secret_from_values_when_no_existing_secret_is_named(render_chart):
-    docs, _ = render_chart(sets={"smtp.host": "smtp.example.com", "smtp.username": "me@example.com",
-                                 "secretValues.smtpPassword": "s3cret"})
+    docs, _ = render_chart(
+        sets={"smtp.host": "smtp.example.com", "smtp.username": "me@example.com", "secretValues.smtpPassword": "s3cret"}
+    )
     secret = find(docs, "Secret")
     assert secret["stringData"] == {"SMTP_PASSWORD": "s3cret"}
     assert "s3cret" not in str(find(docs, "ConfigMap")) + str(find(docs, "CronJob"))
@@ -328,14 +392,17 @@ def test_chart_creates_the_secret_from_values_when_no_existing_secret_is_named(r
     assert env["SMTP_PASSWORD"]["secretKeyRef"] == {"name": secret["metadata"]["name"], "key": "SMTP_PASSWORD"}
 
 
-@pytest.mark.parametrize("sets, message", [
-    ({"smtp.tls": "maybe"}, "smtp.tls"),
-    ({"backfill.start": "2025-13"}, "backfill.start"),
-    ({"schedule": "every month"}, "schedule"),
-    ({"email.recipients[0]": "not-an-address"}, "email.recipients"),
-    ({"sheduler.enabled": False}, "sheduler"),
-    ({"smtp.host": "smtp.example.com", "smtp.username": "me@example.com"}, "SMTP_PASSWORD"),
-])
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        ({"smtp.tls": "maybe"}, "smtp.tls"),
+        ({"backfill.start": "2025-13"}, "backfill.start"),
+        ({"schedule": "every month"}, "schedule"),
+        ({"email.recipients[0]": "not-an-address"}, "email.recipients"),
+        ({"sheduler.enabled": False}, "sheduler"),
+        ({"smtp.host": "smtp.example.com", "smtp.username": "me@example.com"}, "SMTP_PASSWORD"),
+    ],
+)
 def test_chart_refuses_wrong_values_with_a_message_naming_them(helm, sets, message):
     args = ["template", "x", str(CHART)]
     for key, value in sets.items():

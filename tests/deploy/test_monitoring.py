@@ -1,5 +1,6 @@
 """The chart's monitoring: the Pushgateway URL in luigi.cfg, and the PrometheusRule (the dead man's switch),
 checked by `promtool check rules` and proved to fire, and not to, by `promtool test rules`."""
+
 import re
 
 import pytest
@@ -29,11 +30,16 @@ def test_monitoring_off_renders_no_rule_and_no_pushgateway(render_chart):
     assert not luigi_cfg(find(docs, "ConfigMap")).has_option("bottleneck", "pushgateway")
 
 
-def test_monitoring_on_renders_a_valid_rule_and_points_the_runs_at_the_pushgateway(render_chart, validate, promtool,
-                                                                                 tmp_path):
-    docs, text = render_chart(sets={"monitoring.prometheusRule.enabled": True,
-                                    "monitoring.prometheusRule.labels.release": "kube-prometheus-stack",
-                                    "monitoring.pushgateway": "http://pushgateway.monitoring:9091"})
+def test_monitoring_on_renders_a_valid_rule_and_points_the_runs_at_the_pushgateway(
+    render_chart, validate, promtool, tmp_path
+):
+    docs, text = render_chart(
+        sets={
+            "monitoring.prometheusRule.enabled": True,
+            "monitoring.prometheusRule.labels.release": "kube-prometheus-stack",
+            "monitoring.pushgateway": "http://pushgateway.monitoring:9091",
+        }
+    )
     validate(text)
     rule = find(docs, "PrometheusRule")
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -51,9 +57,15 @@ def promtool_test(promtool, tmp_path, spec: dict, series: list[dict], alerts: li
         for rule in group["rules"]:
             rule.pop("annotations", None)
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(spec))
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump({
-        "rule_files": ["rules.yaml"], "evaluation_interval": interval,
-        "tests": [{"interval": interval, "input_series": series, "alert_rule_test": alerts}]}))
+    (tmp_path / "test.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "rule_files": ["rules.yaml"],
+                "evaluation_interval": interval,
+                "tests": [{"interval": interval, "input_series": series, "alert_rule_test": alerts}],
+            }
+        )
+    )
     return run([promtool, "test", "rules", str(tmp_path / "test.yaml")], cwd=tmp_path)
 
 
@@ -61,13 +73,20 @@ def test_no_month_succeeded_for_a_month_plus_grace_fires_and_not_before(render_c
     spec = rules_of(render_chart(sets={"monitoring.prometheusRule.enabled": True})[0])
     # The last success at time 0; the Pushgateway keeps that value, scraped every hour.
     hours = NO_SUCCESS_HOURS + 24
-    series = [{"series": 'bottleneck_last_success_timestamp_seconds{job="bottleneck",month="2020-08"}',
-               "values": f"0+0x{hours}"}]
+    series = [
+        {
+            "series": 'bottleneck_last_success_timestamp_seconds{job="bottleneck",month="2020-08"}',
+            "values": f"0+0x{hours}",
+        }
+    ]
     name = "BottleneckNoMonthSucceeded"
     alerts = [
         {"eval_time": f"{NO_SUCCESS_HOURS - 24}h", "alertname": name, "exp_alerts": []},
-        {"eval_time": f"{NO_SUCCESS_HOURS + 1}h", "alertname": name,
-         "exp_alerts": [{"exp_labels": {"severity": "critical"}}]},
+        {
+            "eval_time": f"{NO_SUCCESS_HOURS + 1}h",
+            "alertname": name,
+            "exp_alerts": [{"exp_labels": {"severity": "critical"}}],
+        },
         {"eval_time": f"{NO_SUCCESS_HOURS + 1}h", "alertname": "BottleneckNoMetrics", "exp_alerts": []},
     ]
     promtool_test(promtool, tmp_path, spec, series, alerts, "1h")
@@ -78,15 +97,19 @@ def test_no_metrics_at_all_fires_once_a_month_plus_grace_has_passed(render_chart
     series = [{"series": 'unrelated_metric{job="other"}', "values": f"1+0x{NO_SUCCESS_HOURS + 24}"}]
     alerts = [
         {"eval_time": f"{NO_SUCCESS_HOURS - 1}h", "alertname": "BottleneckNoMetrics", "exp_alerts": []},
-        {"eval_time": f"{NO_SUCCESS_HOURS + 1}h", "alertname": "BottleneckNoMetrics",
-         "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "bottleneck"}}]},
+        {
+            "eval_time": f"{NO_SUCCESS_HOURS + 1}h",
+            "alertname": "BottleneckNoMetrics",
+            "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "bottleneck"}}],
+        },
     ]
     promtool_test(promtool, tmp_path, spec, series, alerts, "1h")
 
 
 def test_a_failed_run_fires_for_its_month_until_a_run_succeeds(render_chart, promtool, tmp_path):
-    spec = rules_of(render_chart(sets={"monitoring.prometheusRule.enabled": True,
-                                       "monitoring.prometheusRule.severity": "page"})[0])
+    spec = rules_of(
+        render_chart(sets={"monitoring.prometheusRule.enabled": True, "monitoring.prometheusRule.severity": "page"})[0]
+    )
     # 2020-09 fails at minute 1 and stays failed 30 minutes, then a re-run succeeds; 2020-08 succeeded.
     series = [
         {"series": 'bottleneck_run_success{job="bottleneck",month="2020-09"}', "values": "1 " + "0 " * 30 + "1x20"},
@@ -96,8 +119,11 @@ def test_a_failed_run_fires_for_its_month_until_a_run_succeeds(render_chart, pro
     name = "BottleneckRunFailed"
     alerts = [
         {"eval_time": "5m", "alertname": name, "exp_alerts": []},  # within failedFor (10m): a retry may fix it
-        {"eval_time": "20m", "alertname": name,
-         "exp_alerts": [{"exp_labels": {"severity": "page", "job": "bottleneck", "month": "2020-09"}}]},
+        {
+            "eval_time": "20m",
+            "alertname": name,
+            "exp_alerts": [{"exp_labels": {"severity": "page", "job": "bottleneck", "month": "2020-09"}}],
+        },
         {"eval_time": "40m", "alertname": name, "exp_alerts": []},
     ]
     promtool_test(promtool, tmp_path, spec, series, alerts, "1m")
@@ -111,11 +137,14 @@ def test_the_readme_gives_a_plain_prometheus_the_chart_s_rules(render_chart):
     assert yaml.safe_load(block.group(1)) == spec
 
 
-@pytest.mark.parametrize("sets, message", [
-    ({"monitoring.pushgateway": "pushgateway:9091"}, "monitoring.pushgateway"),
-    ({"monitoring.prometheusRule.failedFor": "soon"}, "failedFor"),
-    ({"monitoring.prometheusRule.graceHours": -1}, "graceHours"),
-])
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        ({"monitoring.pushgateway": "pushgateway:9091"}, "monitoring.pushgateway"),
+        ({"monitoring.prometheusRule.failedFor": "soon"}, "failedFor"),
+        ({"monitoring.prometheusRule.graceHours": -1}, "graceHours"),
+    ],
+)
 def test_chart_refuses_wrong_monitoring_values(helm, sets, message):
     args = ["template", "x", str(REPO / "helm" / "bottleneck")]
     for key, value in sets.items():

@@ -6,6 +6,7 @@ as an operator would: the reports, the failed gate's record and the failure aler
 a month is the code of the typed error its alert names; `test_the_process_exits_with_...` checks the
 real process's code for the headline fault.
 """
+
 import csv
 import email
 import email.policy
@@ -37,7 +38,9 @@ class Exports:
         if not Exports._seed:
             for source in SOURCES:
                 book = CalamineWorkbook.from_path(str(seed / f"{source}.xlsx"))
-                rows = [[None if cell == "" else cell for cell in row] for row in book.get_sheet_by_index(0).iter_rows()]
+                rows = [
+                    [None if cell == "" else cell for cell in row] for row in book.get_sheet_by_index(0).iter_rows()
+                ]
                 Exports._seed[source] = (rows, (seed / f"{source}.xlsx").read_bytes())
         self.rows = {source: [list(row) for row in rows] for source, (rows, _) in Exports._seed.items()}
         self.edited: set[str] = set()
@@ -64,8 +67,11 @@ class Exports:
     def product_rows(self) -> list[int]:
         """Excel rows of web.xlsx that are products with a sku (the rows that become products)."""
         post_type, sku = self.column("web", "post_type"), self.column("web", "sku")
-        return [number for number, row in enumerate(self.rows["web"], start=1)
-                if row[post_type] == "product" and row[sku] is not None]
+        return [
+            number
+            for number, row in enumerate(self.rows["web"], start=1)
+            if row[post_type] == "product" and row[sku] is not None
+        ]
 
     def write(self, lake: Path, month: str) -> None:
         folder = raw_folder(lake, month)
@@ -77,6 +83,7 @@ class Exports:
 
 # ---------------------------------------------------------------------------------------------------------------
 # The faults: each edits a copy of the real month. Months are consecutive, from FIRST_MONTH, in this order.
+
 
 def sku_linked_to_two_products(month: Exports) -> None:
     month.append("erp", product_id=99001, onsale_web=1, price=19.9, stock_quantity=3, stock_status="instock")
@@ -178,10 +185,28 @@ def equal_prices(month: Exports) -> None:
     month.edited.add("erp")
 
 
-FAULTS = [sku_linked_to_two_products, product_linked_to_two_skus, empty_total_sales, non_numeric_total_sales,
-          negative_total_sales, empty_price, non_numeric_price, empty_erp_product_id, empty_liaison_product_id,
-          empty_sku, empty_id_web, price_not_above_zero, linked_product_priced_zero, repeated_rows, conflicting_prices, conflicting_sales,
-          web_product_not_linked, headers_only, nothing_joins, equal_prices]
+FAULTS = [
+    sku_linked_to_two_products,
+    product_linked_to_two_skus,
+    empty_total_sales,
+    non_numeric_total_sales,
+    negative_total_sales,
+    empty_price,
+    non_numeric_price,
+    empty_erp_product_id,
+    empty_liaison_product_id,
+    empty_sku,
+    empty_id_web,
+    price_not_above_zero,
+    linked_product_priced_zero,
+    repeated_rows,
+    conflicting_prices,
+    conflicting_sales,
+    web_product_not_linked,
+    headers_only,
+    nothing_joins,
+    equal_prices,
+]
 FIRST_YEAR = 2018
 
 
@@ -193,9 +218,16 @@ def month_of(fault) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Outcomes, read from the lake.
 
-EXIT_CODES = {cls.__name__: cls.exit_code for cls in (errors.MissingSourceError, errors.InvalidInputError,
-                                                        errors.QualityGateError, errors.DeliveryError,
-                                                        errors.LakeError)}
+EXIT_CODES = {
+    cls.__name__: cls.exit_code
+    for cls in (
+        errors.MissingSourceError,
+        errors.InvalidInputError,
+        errors.QualityGateError,
+        errors.DeliveryError,
+        errors.LakeError,
+    )
+}
 
 
 @dataclass
@@ -254,8 +286,11 @@ def outcomes(seed_month, tmp_path_factory) -> dict:
     last = FAULTS[-1]
     year, month = map(int, month_of(last).split("-"))
     stop = f"{year + month // 12}-{month % 12 + 1:02d}"
-    result = run(["RangeMonthly", "--of", "RunMonth", "--start", month_of(FAULTS[0]), "--stop", stop,
-                  "--local-scheduler"], lake, root)
+    result = run(
+        ["RangeMonthly", "--of", "RunMonth", "--start", month_of(FAULTS[0]), "--stop", stop, "--local-scheduler"],
+        lake,
+        root,
+    )
     assert result.returncode != 0, "faulty months ran as if clean"
     found = {fault.__name__: Outcome(lake, month_of(fault)) for fault in FAULTS}
     crashed = {name: outcome.error for name, outcome in found.items() if outcome.exit_code not in (0, 6, 7)}
@@ -286,9 +321,12 @@ def reported(outcome: Outcome, products: int, turnover: str) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # One test a catalogue row (README, "The fault catalogue").
 
+
 def test_sku_linked_to_two_products_fails_the_gate_naming_both_liaison_rows(outcomes):
     outcome = outcomes["sku_linked_to_two_products"]
-    refused(outcome, 7, "QualityGateError: ", "id_web 15298: liaison.xlsx row 2 product_id=3847; row 827 product_id=99001")
+    refused(
+        outcome, 7, "QualityGateError: ", "id_web 15298: liaison.xlsx row 2 product_id=3847; row 827 product_id=99001"
+    )
     assert "links one-to-one: a web sku (id_web) linked to one product_id in liaison.xlsx" in failed_checks(outcome)
 
 
@@ -304,32 +342,42 @@ def test_empty_total_sales_fails_the_gate_naming_file_row_and_column(outcomes):
     assert "every product has a price and a total_sales" in failed_checks(outcome)
 
 
-@pytest.mark.parametrize("fault, named", [
-    ("non_numeric_total_sales", "web.xlsx: column 'total_sales' breaks rule 'type('float64')': 'six' (row 524)"),
-    ("negative_total_sales", "web.xlsx: column 'total_sales' breaks rule 'greater_than_or_equal_to(0)': -6.0 (row 524)"),
-    ("empty_price", "erp.xlsx: column 'price' breaks rule 'not empty': nan (row 2)"),
-    ("non_numeric_price", "erp.xlsx: column 'price' breaks rule 'type('float64')': '24,20 €' (row 2)"),
-    ("empty_erp_product_id", "erp.xlsx: column 'product_id' breaks rule 'not empty'"),
-    ("empty_liaison_product_id", "liaison.xlsx: column 'product_id' breaks rule 'not empty'"),
-])
+@pytest.mark.parametrize(
+    "fault, named",
+    [
+        ("non_numeric_total_sales", "web.xlsx: column 'total_sales' breaks rule 'type('float64')': 'six' (row 524)"),
+        (
+            "negative_total_sales",
+            "web.xlsx: column 'total_sales' breaks rule 'greater_than_or_equal_to(0)': -6.0 (row 524)",
+        ),
+        ("empty_price", "erp.xlsx: column 'price' breaks rule 'not empty': nan (row 2)"),
+        ("non_numeric_price", "erp.xlsx: column 'price' breaks rule 'type('float64')': '24,20 €' (row 2)"),
+        ("empty_erp_product_id", "erp.xlsx: column 'product_id' breaks rule 'not empty'"),
+        ("empty_liaison_product_id", "liaison.xlsx: column 'product_id' breaks rule 'not empty'"),
+    ],
+)
 def test_impossible_values_are_refused_at_staging_naming_file_column_row_and_rule(outcomes, fault, named):
     outcome = outcomes[fault]
     refused(outcome, 6, "InvalidInputError: ", named)
     assert not outcome.path("work", "products.parquet").exists()
 
 
-@pytest.mark.parametrize("fault, file, row, rule, products, turnover", [
-    ("empty_sku", "web.xlsx", 524, "sku must be present", PRODUCTS - 1, "70423.40"),
-    ("empty_id_web", "liaison.xlsx", 195, "id_web must be present", PRODUCTS, TURNOVER),
-    ("price_not_above_zero", "erp.xlsx", 21, "price must be above 0", PRODUCTS, TURNOVER),
-    ("repeated_rows", "web.xlsx", 1515, "duplicate row", PRODUCTS, TURNOVER),
-])
+@pytest.mark.parametrize(
+    "fault, file, row, rule, products, turnover",
+    [
+        ("empty_sku", "web.xlsx", 524, "sku must be present", PRODUCTS - 1, "70423.40"),
+        ("empty_id_web", "liaison.xlsx", 195, "id_web must be present", PRODUCTS, TURNOVER),
+        ("price_not_above_zero", "erp.xlsx", 21, "price must be above 0", PRODUCTS, TURNOVER),
+        ("repeated_rows", "web.xlsx", 1515, "duplicate row", PRODUCTS, TURNOVER),
+    ],
+)
 def test_rows_a_reference_rule_drops_are_in_rejected_rows(outcomes, fault, file, row, rule, products, turnover):
     outcome = outcomes[fault]
     reported(outcome, products, turnover)
     rejected = outcome.csv("rejected_rows.csv")
     assert {"source_file": file, "source_row": str(row), "rule": rule} in [
-        {key: line[key] for key in ("source_file", "source_row", "rule")} for line in rejected]
+        {key: line[key] for key in ("source_file", "source_row", "rule")} for line in rejected
+    ]
 
 
 def test_conflicting_prices_fail_the_gate_naming_both_rows(outcomes):
@@ -370,7 +418,7 @@ def test_a_failed_gate_is_recorded_in_the_lake_and_alerted_as_a_table(outcomes):
     assert len(checks) > 10 and {"name", "level", "status", "observed", "expected", "detail"} == set(checks[0])
     alert = outcome.alert
     assert "Every check of the gate:" in alert
-    table = alert[alert.index("Every check of the gate:"):].splitlines()
+    table = alert[alert.index("Every check of the gate:") :].splitlines()
     assert table[1].split() == ["status", "level", "observed", "expected", "check"]
     for check in checks:
         assert any(check["name"] in line and line.split()[0] == check["status"] for line in table), check["name"]
@@ -378,6 +426,7 @@ def test_a_failed_gate_is_recorded_in_the_lake_and_alerted_as_a_table(outcomes):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Faults that need a run to stop half-way: each a month of its own.
+
 
 def test_the_process_exits_with_the_code_of_its_failure(seed_month, tmp_path):
     exports = Exports(seed_month)
@@ -419,8 +468,10 @@ def test_deliverables_that_disagree_stop_the_email_until_they_agree(seed_month, 
     assert not (lake / "reports/2020/08/email.eml").exists()
     failed = json.loads((lake / "work/2020/08/quality_failed.json").read_text())
     assert [check["name"] for check in failed["checks"] if check["status"] == "failed"] == [
-        "premium_wines.csv rows = quality.json premium", "distinct product_id of the CSVs = quality.json products",
-        "revenue summed over the CSVs = quality.json turnover"]
+        "premium_wines.csv rows = quality.json premium",
+        "distinct product_id of the CSVs = quality.json products",
+        "revenue summed over the CSVs = quality.json turnover",
+    ]
     premium.unlink()  # MonthReport writes its files again, whole
     again = run_month(lake, tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]

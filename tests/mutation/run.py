@@ -10,6 +10,7 @@ never touched), which shadows the installed package through PYTHONPATH, also in 
 processes the tests start. Its tests run in two stages, the unit tests first, then the whole task tree
 on the real month (the fault catalogue and the acceptance test) for a mutant the unit tests missed.
 """
+
 import argparse
 import os
 import shutil
@@ -21,8 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-UNIT = ["tests/test_reconcile.py", "tests/test_classify.py", "tests/test_quality.py", "tests/test_staging.py",
-        "tests/test_deliverables.py"]
+UNIT = [
+    "tests/test_reconcile.py",
+    "tests/test_classify.py",
+    "tests/test_quality.py",
+    "tests/test_staging.py",
+    "tests/test_deliverables.py",
+]
 TASK_TREE = ["tests/faults", "tests/test_acceptance.py"]
 # Compares the rendered SQL text: it would "kill" every SQL mutant without showing that behaviour is tested.
 TEXT_ONLY = ["tests/test_reconcile.py::test_each_rule_is_rendered_from_its_declaration"]
@@ -38,67 +44,168 @@ class Mutant:
 
 MUTANTS = [
     # The cleaning rules: their SQL, and their declarations (shared by both engines: the tests must catch those).
-    Mutant("bottleneck/sql/keep_where.sql", "WHERE {condition}", "WHERE {condition} OR TRUE",
-           "a cleaning rule's WHERE keeps every row"),
+    Mutant(
+        "bottleneck/sql/keep_where.sql",
+        "WHERE {condition}",
+        "WHERE {condition} OR TRUE",
+        "a cleaning rule's WHERE keeps every row",
+    ),
     Mutant("bottleneck/sql/first_of_duplicates.sql", ") = 1", ") >= 1", "deduplication removed"),
-    Mutant("bottleneck/sql/first_of_duplicates.sql", "ORDER BY source_row", "ORDER BY source_row DESC",
-           "deduplication keeps the last row instead of the first"),
-    Mutant("bottleneck/reconcile.py", 'Condition("price", ">", 0)', 'Condition("price", ">", -10)',
-           "price rule: > 0 becomes > -10"),
-    Mutant("bottleneck/reconcile.py", 'distinct_on=("product_id", "onsale_web", "price", "stock_quantity", "stock_status")',
-           'distinct_on=("product_id", "onsale_web", "stock_quantity", "stock_status")',
-           "a deduplication key dropped (erp price)"),
-    Mutant("bottleneck/reconcile.py", 'Condition("post_type", "=", "product")', 'Condition("post_type", "is present")',
-           "web rule: post_type = 'product' becomes any post_type"),
-    Mutant("bottleneck/sql/products.sql", "JOIN web_clean AS web ON {liaison_to_web}",
-           "LEFT JOIN web_clean AS web ON {liaison_to_web}", "inner join on web becomes a left join"),
-    Mutant("bottleneck/sql/products.sql", "JOIN liaison_clean AS liaison ON {erp_to_liaison}",
-           "JOIN liaison_clean AS liaison ON erp.source_row = liaison.source_row", "join key swapped (row for product_id)"),
-    Mutant("bottleneck/sql/products.sql", "CAST(erp.price AS DECIMAL(18, 2))", "CAST(erp.price AS DECIMAL(18, 1))",
-           "revenue on prices rounded to 10 cents"),
+    Mutant(
+        "bottleneck/sql/first_of_duplicates.sql",
+        "ORDER BY source_row",
+        "ORDER BY source_row DESC",
+        "deduplication keeps the last row instead of the first",
+    ),
+    Mutant(
+        "bottleneck/reconcile.py",
+        'Condition("price", ">", 0)',
+        'Condition("price", ">", -10)',
+        "price rule: > 0 becomes > -10",
+    ),
+    Mutant(
+        "bottleneck/reconcile.py",
+        'distinct_on=("product_id", "onsale_web", "price", "stock_quantity", "stock_status")',
+        'distinct_on=("product_id", "onsale_web", "stock_quantity", "stock_status")',
+        "a deduplication key dropped (erp price)",
+    ),
+    Mutant(
+        "bottleneck/reconcile.py",
+        'Condition("post_type", "=", "product")',
+        'Condition("post_type", "is present")',
+        "web rule: post_type = 'product' becomes any post_type",
+    ),
+    Mutant(
+        "bottleneck/sql/products.sql",
+        "JOIN web_clean AS web ON {liaison_to_web}",
+        "LEFT JOIN web_clean AS web ON {liaison_to_web}",
+        "inner join on web becomes a left join",
+    ),
+    Mutant(
+        "bottleneck/sql/products.sql",
+        "JOIN liaison_clean AS liaison ON {erp_to_liaison}",
+        "JOIN liaison_clean AS liaison ON erp.source_row = liaison.source_row",
+        "join key swapped (row for product_id)",
+    ),
+    Mutant(
+        "bottleneck/sql/products.sql",
+        "CAST(erp.price AS DECIMAL(18, 2))",
+        "CAST(erp.price AS DECIMAL(18, 1))",
+        "revenue on prices rounded to 10 cents",
+    ),
     Mutant("bottleneck/sql/turnover.sql", "sum(revenue)", "sum(DISTINCT revenue)", "turnover sums distinct revenues"),
-    Mutant("bottleneck/sql/join_losses.sql", "WHERE source_row NOT IN (SELECT web_row FROM products)",
-           "WHERE source_row NOT IN (SELECT web_row FROM products) AND sku IS NULL",
-           "web rows lost in the join not recorded"),
-    Mutant("bottleneck/reconcile.py", "ANTI JOIN {rule.view}", "SEMI JOIN {rule.view}",
-           "rejected rows record the kept rows instead of the dropped"),
-    Mutant("bottleneck/schemas.py", "total_sales: Series[float] = pa.Field(ge=0, nullable=True)",
-           "total_sales: Series[float] = pa.Field(nullable=True)", "negative total_sales accepted at staging"),
-    Mutant("bottleneck/schemas.py", "price: Series[float] = pa.Field(nullable=False)\n    stock_quantity",
-           "price: Series[float] = pa.Field(nullable=True)\n    stock_quantity", "empty ERP price accepted at staging"),
+    Mutant(
+        "bottleneck/sql/join_losses.sql",
+        "WHERE source_row NOT IN (SELECT web_row FROM products)",
+        "WHERE source_row NOT IN (SELECT web_row FROM products) AND sku IS NULL",
+        "web rows lost in the join not recorded",
+    ),
+    Mutant(
+        "bottleneck/reconcile.py",
+        "ANTI JOIN {rule.view}",
+        "SEMI JOIN {rule.view}",
+        "rejected rows record the kept rows instead of the dropped",
+    ),
+    Mutant(
+        "bottleneck/schemas.py",
+        "total_sales: Series[float] = pa.Field(ge=0, nullable=True)",
+        "total_sales: Series[float] = pa.Field(nullable=True)",
+        "negative total_sales accepted at staging",
+    ),
+    Mutant(
+        "bottleneck/schemas.py",
+        "price: Series[float] = pa.Field(nullable=False)\n    stock_quantity",
+        "price: Series[float] = pa.Field(nullable=True)\n    stock_quantity",
+        "empty ERP price accepted at staging",
+    ),
     # The classification.
-    Mutant("bottleneck/classify.py", '["price_zscore"] > premium_zscore', '["price_zscore"] >= premium_zscore',
-           "premium: > threshold becomes >="),
-    Mutant("bottleneck/classify.py", "cents.std(ddof=1)", "cents.std(ddof=0)",
-           "z-score on the population standard deviation"),
-    Mutant("bottleneck/classify.py", 'return (prices.astype("float64") * 100).round()',
-           'return prices.astype("float64") * 100', "z-scores on float prices, not whole cents"),
-    Mutant("bottleneck/classify.py", "if len(cents) < 2 or cents.nunique() < 2:", "if len(cents) < 2:",
-           "equal prices not recognised as without spread"),
+    Mutant(
+        "bottleneck/classify.py",
+        '["price_zscore"] > premium_zscore',
+        '["price_zscore"] >= premium_zscore',
+        "premium: > threshold becomes >=",
+    ),
+    Mutant(
+        "bottleneck/classify.py",
+        "cents.std(ddof=1)",
+        "cents.std(ddof=0)",
+        "z-score on the population standard deviation",
+    ),
+    Mutant(
+        "bottleneck/classify.py",
+        'return (prices.astype("float64") * 100).round()',
+        'return prices.astype("float64") * 100',
+        "z-scores on float prices, not whole cents",
+    ),
+    Mutant(
+        "bottleneck/classify.py",
+        "if len(cents) < 2 or cents.nunique() < 2:",
+        "if len(cents) < 2:",
+        "equal prices not recognised as without spread",
+    ),
     # The gate.
     Mutant("bottleneck/quality.py", "        has_products(wines),\n", "", "check skipped: the month has products"),
-    Mutant("bottleneck/quality.py", 'not differences,\n', 'True,\n',
-           "check cannot fail: products equal the rules run apart"),
-    Mutant("bottleneck/quality.py", "if len(raw) != len(kept) + len(dropped) or silent or twice or unknown:",
-           "if unknown:", "accounting ignores rows lost or counted twice"),
-    Mutant("bottleneck/quality.py", "clean[key].duplicated(keep=False)", "clean[key].duplicated()",
-           "one-to-one check names only the second row"),
-    Mutant("bottleneck/quality.py", '''conflicting_duplicates(clean["liaison"], "liaison.xlsx", "id_web", "product_id",''',
-           '''conflicting_duplicates(clean["liaison"], "liaison.xlsx", "product_id", "product_id",''',
-           "one-to-one check of skus keyed on product_id"),
+    Mutant(
+        "bottleneck/quality.py",
+        "not differences,\n",
+        "True,\n",
+        "check cannot fail: products equal the rules run apart",
+    ),
+    Mutant(
+        "bottleneck/quality.py",
+        "if len(raw) != len(kept) + len(dropped) or silent or twice or unknown:",
+        "if unknown:",
+        "accounting ignores rows lost or counted twice",
+    ),
+    Mutant(
+        "bottleneck/quality.py",
+        "clean[key].duplicated(keep=False)",
+        "clean[key].duplicated()",
+        "one-to-one check names only the second row",
+    ),
+    Mutant(
+        "bottleneck/quality.py",
+        """conflicting_duplicates(clean["liaison"], "liaison.xlsx", "id_web", "product_id",""",
+        """conflicting_duplicates(clean["liaison"], "liaison.xlsx", "product_id", "product_id",""",
+        "one-to-one check of skus keyed on product_id",
+    ),
     Mutant("bottleneck/quality.py", "turnover == expected, f", "True, f", "check cannot fail: turnover"),
-    Mutant("bottleneck/reference.py", "cents = (round(price * 100) for price", "cents = (price * 100 for price",
-           "reference turnover: a float sum instead of whole cents"),
-    Mutant("bottleneck/reference.py", "return table.sort_values(\"source_row\").drop_duplicates(list(rule.distinct_on), keep=\"first\")",
-           "return table", "reference engine skips deduplication"),
-    Mutant("bottleneck/quality.py", "wines.loc[wines[column].isna(), f\"{source}_row\"]",
-           "wines.loc[wines[column].isna() & False, f\"{source}_row\"]", "empty product values not named"),
-    Mutant("bottleneck/quality.py", "(Decimal(deviations) / (count * (count - 1))).sqrt()",
-           "(Decimal(deviations) / (count * count)).sqrt()", "Decimal premium check on the population deviation"),
-    Mutant("bottleneck/quality.py", "return pd.Series([cent > floor for", "return pd.Series([cent >= floor for",
-           "Decimal premium check: > threshold becomes >="),
-    Mutant("bottleneck/deliverables.py", "len(premium[\"product_id\"]), quality[\"premium\"]",
-           "quality[\"premium\"], quality[\"premium\"]", "deliverables check compares quality.json with itself"),
+    Mutant(
+        "bottleneck/reference.py",
+        "cents = (round(price * 100) for price",
+        "cents = (price * 100 for price",
+        "reference turnover: a float sum instead of whole cents",
+    ),
+    Mutant(
+        "bottleneck/reference.py",
+        'return table.sort_values("source_row").drop_duplicates(list(rule.distinct_on), keep="first")',
+        "return table",
+        "reference engine skips deduplication",
+    ),
+    Mutant(
+        "bottleneck/quality.py",
+        'wines.loc[wines[column].isna(), f"{source}_row"]',
+        'wines.loc[wines[column].isna() & False, f"{source}_row"]',
+        "empty product values not named",
+    ),
+    Mutant(
+        "bottleneck/quality.py",
+        "(Decimal(deviations) / (count * (count - 1))).sqrt()",
+        "(Decimal(deviations) / (count * count)).sqrt()",
+        "Decimal premium check on the population deviation",
+    ),
+    Mutant(
+        "bottleneck/quality.py",
+        "return pd.Series([cent > floor for",
+        "return pd.Series([cent >= floor for",
+        "Decimal premium check: > threshold becomes >=",
+    ),
+    Mutant(
+        "bottleneck/deliverables.py",
+        'len(premium["product_id"]), quality["premium"]',
+        'quality["premium"], quality["premium"]',
+        "deliverables check compares quality.json with itself",
+    ),
 ]
 
 
@@ -119,14 +226,25 @@ def copy_of_repo(folder: Path) -> Path:
 def run_tests(repo: Path, tests: list[str]) -> subprocess.CompletedProcess:
     environment = dict(os.environ, PYTHONPATH=str(repo), PYTHONDONTWRITEBYTECODE="1")
     deselected = [argument for test in TEXT_ONLY for argument in ("--deselect", test)]
-    return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *deselected, *tests],
-                          cwd=repo, env=environment, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *deselected, *tests],
+        cwd=repo,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
 
 
 def imported_from(repo: Path) -> str:
     environment = dict(os.environ, PYTHONPATH=str(repo))
-    return subprocess.run([sys.executable, "-c", "import bottleneck; print(bottleneck.__file__)"], cwd=repo,
-                          env=environment, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", "import bottleneck; print(bottleneck.__file__)"],
+        cwd=repo,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def mutated(repo: Path, mutant: Mutant) -> str:
@@ -134,8 +252,10 @@ def mutated(repo: Path, mutant: Mutant) -> str:
     path = repo / mutant.file
     text = path.read_text()
     if text.count(mutant.old) != 1:
-        raise SystemExit(f"mutant {mutant.what!r}: {mutant.old!r} is in {mutant.file} {text.count(mutant.old)} times, "
-                         "not once: update the mutant to the code")
+        raise SystemExit(
+            f"mutant {mutant.what!r}: {mutant.old!r} is in {mutant.file} {text.count(mutant.old)} times, "
+            "not once: update the mutant to the code"
+        )
     path.write_text(text.replace(mutant.old, mutant.new))
     return text
 

@@ -1,4 +1,5 @@
 """Fixtures of the fault-injection suite: a month in a loopback S3 lake, pipeline runs as real processes."""
+
 import uuid
 
 import pytest

@@ -1,4 +1,5 @@
 """Harness of the fault-injection suite: a month in a loopback S3 lake, and the pipeline run as a process."""
+
 import datetime as dt
 import os
 import subprocess
@@ -33,8 +34,14 @@ class Proxy(ServerProcess):
         super().start()
 
     def command(self) -> list[str]:
-        command = [sys.executable, str(HERE / "tcp_proxy.py"), "--listen", str(self.port),
-                   "--target", str(self.target_port)]
+        command = [
+            sys.executable,
+            str(HERE / "tcp_proxy.py"),
+            "--listen",
+            str(self.port),
+            "--target",
+            str(self.target_port),
+        ]
         return command + (["--die-on", self.die_on] if self.die_on else [])
 
 
@@ -61,7 +68,7 @@ class Lake:
         found = {}
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="lake/"):
             for item in page.get("Contents", []):
-                found[item["Key"][len("lake/"):]] = item
+                found[item["Key"][len("lake/") :]] = item
         return found
 
     def contents(self, prefix: str = "") -> dict[str, bytes]:
@@ -96,8 +103,11 @@ class Pipeline:
 
     def __init__(self, workdir: Path, s3_env: dict):
         self.workdir = workdir
-        self.env = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("AWS_", "LUIGI_", "BOTTLENECK_", "SMTP_"))}
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AWS_", "LUIGI_", "BOTTLENECK_", "SMTP_"))
+        }
         self.env.update(s3_env)
         self.env["TMPDIR"] = str(workdir / "tmp")
         (workdir / "tmp").mkdir(exist_ok=True)
@@ -117,8 +127,9 @@ class Pipeline:
             command += ["--module", module]
             environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
         command += ["RunMonth", "--month", MONTH, "--local-scheduler", *args]
-        return subprocess.Popen(command, cwd=self.workdir, env=environment, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            command, cwd=self.workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
 
     def run(self, *args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
         process = self.start(*args, **kwargs)
@@ -148,4 +159,4 @@ def difference(expected: bytes, actual: bytes) -> str:
                 if one.read(name) != other.read(name):
                     return f"member {name}: {difference(one.read(name), other.read(name))}"
     at = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))
-    return f"at byte {at}: {expected[max(at - 60, 0):at + 60]!r} != {actual[max(at - 60, 0):at + 60]!r}"
+    return f"at byte {at}: {expected[max(at - 60, 0) : at + 60]!r} != {actual[max(at - 60, 0) : at + 60]!r}"

@@ -1,8 +1,9 @@
 """Test-only Luigi module: the pipeline, SIGKILLed at a chosen point. Never imported by the package.
 
-    PYTHONPATH=tests/reliability BOTTLENECK_KILL_AT=start:MonthReport bottleneck-run --module killer RunMonth ...
-    BOTTLENECK_KILL_AT=write:6   kills the process once 6 lake writes are done, before the 7th
+PYTHONPATH=tests/reliability BOTTLENECK_KILL_AT=start:MonthReport bottleneck-run --module killer RunMonth ...
+BOTTLENECK_KILL_AT=write:6   kills the process once 6 lake writes are done, before the 7th
 """
+
 import os
 import signal
 

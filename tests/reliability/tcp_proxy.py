@@ -7,6 +7,7 @@ middle of a write, every connection is dropped and the port refuses connections 
 
     python tcp_proxy.py --listen PORT --target PORT [--die-on REGEX] [--body-bytes N]
 """
+
 import argparse
 import asyncio
 import os
@@ -36,7 +37,7 @@ def watcher(die_on: re.Pattern, body_bytes: int):
         # The request head and at most body_bytes of its body (none yet if it waits for 100-continue).
         head_end = data.find(b"\r\n\r\n", match.end())
         head_end = len(data) if head_end < 0 else head_end + 4
-        writer.write(data[:head_end + body_bytes])
+        writer.write(data[: head_end + body_bytes])
         await writer.drain()
         await asyncio.sleep(0.2)  # let the server read it, then die with the request unfinished
         os._exit(1)

@@ -1,4 +1,5 @@
 """S3 faults against a real S3 server process: down at the start, down for good, killed mid-report."""
+
 import time
 
 import pytest
@@ -21,8 +22,7 @@ def test_s3_down_at_start_and_back_within_the_retry_window_completes(lake, proxy
     assert "reports/2020/08/email.json" in lake.objects()
 
 
-def test_s3_down_for_good_retries_for_a_bounded_time_alerts_once_and_writes_nothing(lake, proxy, pipeline,
-                                                                                      smtp_server):
+def test_s3_down_for_good_retries_for_a_bounded_time_alerts_once_and_writes_nothing(lake, proxy, pipeline, smtp_server):
     smtp = smtp_server.get("plain")
     pipeline.configure("bottleneck", lake=lake.url, retry_seconds=3)
     pipeline.configure("smtp", **smtp.smtp_options())

@@ -1,5 +1,6 @@
 """SMTP down: the reports are kept and a re-run sends only the email. A raw export replaced after its
 month ran: refused by its recorded sha256, never mixed with the month's outputs; re-processing on purpose."""
+
 import pytest
 
 from tests.months import corrected_export
@@ -11,7 +12,9 @@ pytestmark = pytest.mark.slow
 def ran(output: str) -> list[str]:
     """The tasks a run's Luigi summary lists as run successfully."""
     lines = output.split("ran successfully:", 1)[1].split("\n* ", 1)[0].split("This progress", 1)[0]
-    return sorted(line.strip().split(" ", 2)[2].split("(")[0] for line in lines.splitlines() if line.strip().startswith("- "))
+    return sorted(
+        line.strip().split(" ", 2)[2].split("(")[0] for line in lines.splitlines() if line.strip().startswith("- ")
+    )
 
 
 def test_smtp_down_keeps_the_reports_and_a_rerun_sends_only_the_email(lake, pipeline, smtp_server):
@@ -29,8 +32,10 @@ def test_smtp_down_keeps_the_reports_and_a_rerun_sends_only_the_email(lake, pipe
     assert resumed.returncode == 0, resumed.stdout[-3000:]
     assert ran(resumed.stdout) == ["MonthEmail", "RunMonth"]  # RunMonth only wraps it
     after = lake.objects()
-    assert all(after[path]["ETag"] == head["ETag"] and after[path]["LastModified"] == head["LastModified"]
-               for path, head in objects.items()), "a stored file was written again"
+    assert all(
+        after[path]["ETag"] == head["ETag"] and after[path]["LastModified"] == head["LastModified"]
+        for path, head in objects.items()
+    ), "a stored file was written again"
     received = smtp.received()
     assert [envelope["rcpt_tos"] for _, envelope in received] == [[READERS]]
     assert "email.json" in str(after.keys())
@@ -55,7 +60,8 @@ def test_a_raw_export_replaced_after_its_month_ran_is_refused_until_reprocessed_
     assert f"{lake.url}/raw/2020/08/web.xlsx is now sha256" in refused.stdout
     after = lake.objects()
     assert {path: head["ETag"] for path, head in after.items() if not path.startswith(("raw/", "alerts/"))} == {
-        path: head["ETag"] for path, head in before.items() if not path.startswith("raw/")}, "an output changed"
+        path: head["ETag"] for path, head in before.items() if not path.startswith("raw/")
+    }, "an output changed"
     assert len([path for path in after if path.endswith("email.eml")]) == 1, "the month was emailed again"
 
     # Re-processing on purpose, as the README says: the month's derived folders set aside, then a run.

@@ -1,5 +1,6 @@
 """Hostile and broken raw exports, run through the real pipeline process on the S3 lake: each gives a
 neutralised value or a typed refusal naming the file and the rule, never a crash or a half report."""
+
 import io
 import zipfile
 
@@ -14,8 +15,16 @@ pytestmark = pytest.mark.slow
 ERP = ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"]
 WEB = ["sku", "post_type", "post_title", "total_sales", "post_date"]
 LIAISON = ["product_id", "id_web"]
-TITLES = ['=HYPERLINK("http://evil.test","click")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd",
-          "<script>alert(1)</script> & Co", "Château Simone 2015"]
+TITLES = [
+    '=HYPERLINK("http://evil.test","click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tcmd",
+    "\rcmd",
+    "<script>alert(1)</script> & Co",
+    "Château Simone 2015",
+]
 
 
 def rows():
@@ -63,9 +72,13 @@ def oversized() -> bytes:
 
 def lower_header_and_extra_sheets() -> bytes:
     erp, _, _ = rows()
-    return workbook({"Notes": [["exported by the ERP on 2020-09-01"], ["product_id is the ERP key"]],
-                     "Export": [["BottleNeck ERP"], [], ["period", "2020-08"], ERP, *erp],
-                     "Pivot": [["product_id", "price"], [1, 12.0]]})
+    return workbook(
+        {
+            "Notes": [["exported by the ERP on 2020-09-01"], ["product_id is the ERP key"]],
+            "Export": [["BottleNeck ERP"], [], ["period", "2020-08"], ERP, *erp],
+            "Pivot": [["product_id", "price"], [1, 12.0]],
+        }
+    )
 
 
 def ids_as_floats_and_spaces() -> dict[str, bytes]:
@@ -88,18 +101,39 @@ def conflicting_prices() -> bytes:
 
 
 REFUSED = {
-    "not-a-zip": (month(erp=b"product_id,price\n1,10\n"), 6, ("erp.xlsx: not an xlsx workbook", "rule 'a valid xlsx file'")),
+    "not-a-zip": (
+        month(erp=b"product_id,price\n1,10\n"),
+        6,
+        ("erp.xlsx: not an xlsx workbook", "rule 'a valid xlsx file'"),
+    ),
     "truncated": (month(web=xlsx_bytes(WEB, rows()[1])[:-300]), 6, ("web.xlsx:", "rule 'a valid xlsx file'")),
-    "zip-bomb": (month(web=zip_bomb()), 6, ("web.xlsx: unpacks to 30 MB, over the 5 MB limit", "rule 'max_unpacked_mb'")),
+    "zip-bomb": (
+        month(web=zip_bomb()),
+        6,
+        ("web.xlsx: unpacks to 30 MB, over the 5 MB limit", "rule 'max_unpacked_mb'"),
+    ),
     "over-size": (month(erp=oversized()), 6, ("erp.xlsx:", "over the 0.2 MB limit; rule 'max_file_mb'")),
     "empty-sheet": (month(liaison=workbook({"Sheet1": []})), 6, ("liaison.xlsx: every sheet is empty",)),
-    "header-too-low": (month(liaison=workbook({"Sheet1": [[]] * 25 + [LIAISON, [1, "1001"]]})), 6,
-                       ("liaison.xlsx: no sheet has a header", "in its first 20 rows", "rule 'required columns present'")),
-    "duplicated-column": (month(liaison=xlsx_bytes([*LIAISON, "id_web"], [[1, "1001", "1002"]])), 6,
-                          ("liaison.xlsx: column 'id_web' appears 2 times", "rule 'unique column names'")),
-    "sales-as-date-text": (month(web=sales_as_date_text()), 6,
-                           ("web.xlsx: column 'total_sales' breaks rule 'type", "'2020-08-03' (row 4)")),
-    "conflicting-prices": (month(erp=conflicting_prices()), 7, ("product_id 3: erp.xlsx row 4 price=16.0; row 10 price=99.0",)),
+    "header-too-low": (
+        month(liaison=workbook({"Sheet1": [[]] * 25 + [LIAISON, [1, "1001"]]})),
+        6,
+        ("liaison.xlsx: no sheet has a header", "in its first 20 rows", "rule 'required columns present'"),
+    ),
+    "duplicated-column": (
+        month(liaison=xlsx_bytes([*LIAISON, "id_web"], [[1, "1001", "1002"]])),
+        6,
+        ("liaison.xlsx: column 'id_web' appears 2 times", "rule 'unique column names'"),
+    ),
+    "sales-as-date-text": (
+        month(web=sales_as_date_text()),
+        6,
+        ("web.xlsx: column 'total_sales' breaks rule 'type", "'2020-08-03' (row 4)"),
+    ),
+    "conflicting-prices": (
+        month(erp=conflicting_prices()),
+        7,
+        ("product_id 3: erp.xlsx row 4 price=16.0; row 10 price=99.0",),
+    ),
 }
 
 
@@ -137,8 +171,11 @@ def test_hostile_titles_are_text_in_the_csv_and_the_workbook_and_escaped_in_the_
 
     import csv
 
-    written = [row for name in ("premium_wines.csv", "ordinary_wines.csv")
-               for row in csv.DictReader(io.StringIO(lake.get(f"reports/2020/08/{name}").decode(), newline=""))]
+    written = [
+        row
+        for name in ("premium_wines.csv", "ordinary_wines.csv")
+        for row in csv.DictReader(io.StringIO(lake.get(f"reports/2020/08/{name}").decode(), newline=""))
+    ]
     titles = {row["post_title"] for row in written}
     assert titles == {("'" + title if title[0] in "=+-@\t\r" else title) for title in TITLES}
 
@@ -148,7 +185,7 @@ def test_hostile_titles_are_text_in_the_csv_and_the_workbook_and_escaped_in_the_
     assert {cell.value.replace("_x000D_", "\r") for cell in cells if cell.column == 3} == set(TITLES)
     assert all(cell.data_type != "f" for sheet in book.worksheets for row in sheet.iter_rows() for cell in row)
 
-    (message, envelope), = smtp.received()
+    ((message, envelope),) = smtp.received()
     attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
     assert attached["premium_wines.csv"] + attached["ordinary_wines.csv"]  # the CSVs as stored
     page = message.get_body(("html",)).get_content()
@@ -159,12 +196,27 @@ def test_html_in_what_the_emails_show_is_escaped():
     from bottleneck import mail
 
     hostile = "<img src=x onerror=alert(1)>"
-    quality = {"month": "2020-08", "products": 1, "premium": 0, "ordinary": 1, "turnover": 1.0,
-               "checks": [{"name": hostile, "level": "warning", "status": "warning", "observed": hostile,
-                           "expected": 0, "detail": hostile}]}
+    quality = {
+        "month": "2020-08",
+        "products": 1,
+        "premium": 0,
+        "ordinary": 1,
+        "turnover": 1.0,
+        "checks": [
+            {
+                "name": hostile,
+                "level": "warning",
+                "status": "warning",
+                "observed": hostile,
+                "expected": 0,
+                "detail": hostile,
+            }
+        ],
+    }
     report = mail.report_email(quality, {}, sender="a@b.test", receivers=["c@d.test"])
-    alert = mail.alert_email(month="2020-08", task=hostile, error=hostile, log_lines=[hostile],
-                             sender="a@b.test", receivers=["c@d.test"])
+    alert = mail.alert_email(
+        month="2020-08", task=hostile, error=hostile, log_lines=[hostile], sender="a@b.test", receivers=["c@d.test"]
+    )
     for message in (report, alert):
         page = message.get_body(("html",)).get_content()
         assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

@@ -1,5 +1,6 @@
 """Secrets given in the environment (AWS_SECRET_ACCESS_KEY, SMTP_PASSWORD) never reach logs, emails,
 reports, lake files or exception messages, whether the run succeeds or fails."""
+
 import base64
 
 import pytest
@@ -49,7 +50,11 @@ def test_secrets_from_the_environment_appear_nowhere(lake, pipeline, smtp_server
     places.update({f"lake {path}": lake.get(path) for path in lake.objects()})
     places.update({f"email {n}": raw for n, raw in enumerate(smtp.raw(), start=1)})
     places.update({f"config {path.name}": path.read_bytes() for path in pipeline.workdir.glob("*.cfg")})
-    leaks = [(where, secret) for where, data in places.items() for secret in (*forms(SMTP_PASSWORD), *forms(AWS_SECRET))
-             if secret in data]
+    leaks = [
+        (where, secret)
+        for where, data in places.items()
+        for secret in (*forms(SMTP_PASSWORD), *forms(AWS_SECRET))
+        if secret in data
+    ]
     assert leaks == []
     assert len(places) > 20

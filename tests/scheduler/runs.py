@@ -1,4 +1,5 @@
 """Helpers of the scheduler tests: synthetic months in a lake, and `bottleneck-run` as separate processes."""
+
 import datetime as dt
 import os
 import re
@@ -33,13 +34,20 @@ def environment(lake_url: str, config: Path, extra: dict | None = None) -> dict:
 
 def start(args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
     """`bottleneck-run ARGS` (as `python -m bottleneck`), its output in text pipes."""
-    return subprocess.Popen([sys.executable, "-m", "bottleneck", *args], env=env, cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bottleneck", *args],
+        env=env,
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def run(args: list[str], env: dict, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bottleneck", *args], env=env, cwd=cwd, text=True,
-                          capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bottleneck", *args], env=env, cwd=cwd, text=True, capture_output=True, timeout=timeout
+    )
 
 
 def runs_in_log(log: str) -> list[tuple[str, str]]:
@@ -48,9 +56,10 @@ def runs_in_log(log: str) -> list[tuple[str, str]]:
 
 
 def report_exists(month: str) -> bool:
-    return all(lake.exists(lake.target(month_of(month), dataset))
-               for dataset in ("report_xlsx", "premium_csv", "ordinary_csv", "rejected_csv", "quality_json",
-                               "email_receipt"))
+    return all(
+        lake.exists(lake.target(month_of(month), dataset))
+        for dataset in ("report_xlsx", "premium_csv", "ordinary_csv", "rejected_csv", "quality_json", "email_receipt")
+    )
 
 
 def counted(items) -> Counter:

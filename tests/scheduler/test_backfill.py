@@ -1,4 +1,5 @@
 """Scale-out: three workers on one luigid backfill six months in S3, each task run once, six emails."""
+
 import sqlite3
 import uuid
 from collections import Counter
@@ -26,8 +27,12 @@ def test_three_workers_share_a_six_month_backfill(luigid, s3_lake, s3_env, smtp_
     runs.write_months(*MONTHS)
     config = tmp_path / "luigi.cfg"
     smtp = "".join(f"{name} = {value}\n" for name, value in mail.smtp_options().items())
-    config.write_text(luigid.luigi_cfg() + "[smtp]\n" + smtp
-                      + "[email]\nsender = reports@bottleneck.test\nreceiver = pm@bottleneck.test\n")
+    config.write_text(
+        luigid.luigi_cfg()
+        + "[smtp]\n"
+        + smtp
+        + "[email]\nsender = reports@bottleneck.test\nreceiver = pm@bottleneck.test\n"
+    )
     env = runs.environment(s3_lake, config, s3_env)
 
     workers = [runs.start(BACKFILL, env, tmp_path) for _ in range(3)]
@@ -53,8 +58,12 @@ def test_three_workers_share_a_six_month_backfill(luigid, s3_lake, s3_env, smtp_
 
     # luigid's task history agrees: one RUNNING event a task.
     with sqlite3.connect(luigid.history_db) as db:
-        running = Counter(task_id for (task_id,) in db.execute(
-            "SELECT t.task_id FROM tasks t JOIN task_events e ON e.task_id = t.id WHERE e.event_name = 'RUNNING'"))
+        running = Counter(
+            task_id
+            for (task_id,) in db.execute(
+                "SELECT t.task_id FROM tasks t JOIN task_events e ON e.task_id = t.id WHERE e.event_name = 'RUNNING'"
+            )
+        )
     assert running and max(running.values()) == 1
     assert sum(task_id.startswith("MonthEmail_") for task_id in running) == 6
 

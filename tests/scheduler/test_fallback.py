@@ -1,4 +1,5 @@
 """`bottleneck-run` with the central scheduler down: the report does not wait for the visualiser."""
+
 from tests.conftest import free_port
 from tests.scheduler import runs
 
@@ -8,8 +9,10 @@ MONTH = "2020-04"
 def config_pointing_nowhere(tmp_path, extra: str = ""):
     config = tmp_path / "luigi.cfg"
     # A port nothing listens on: connection refused at once, as when luigid is down.
-    config.write_text(f"[core]\nscheduler_host = 127.0.0.1\nscheduler_port = {free_port()}\n"
-                      "rpc_retry_attempts = 1\nrpc_retry_wait = 1\n" + extra)
+    config.write_text(
+        f"[core]\nscheduler_host = 127.0.0.1\nscheduler_port = {free_port()}\n"
+        "rpc_retry_attempts = 1\nrpc_retry_wait = 1\n" + extra
+    )
     return config
 
 
@@ -49,8 +52,9 @@ def test_local_scheduler_flag_needs_no_scheduler(local_lake, tmp_path):
     runs.write_months(MONTH)
     config = config_pointing_nowhere(tmp_path)
 
-    done = runs.run(["RunMonth", "--month", MONTH, "--local-scheduler"], runs.environment(str(local_lake), config),
-                    tmp_path)
+    done = runs.run(
+        ["RunMonth", "--month", MONTH, "--local-scheduler"], runs.environment(str(local_lake), config), tmp_path
+    )
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "cannot be reached" not in done.stderr

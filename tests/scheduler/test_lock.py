@@ -1,4 +1,5 @@
 """The lake lock: one holder at a time (local flock, S3 conditional put), stale S3 locks broken, one email."""
+
 import datetime as dt
 import threading
 import time
@@ -90,14 +91,18 @@ def test_s3_release_never_deletes_a_lock_taken_by_another_run(s3_lake):
 
 def write_reports(month: dt.date) -> None:
     """MonthEmail's inputs, as MonthReport leaves them."""
-    quality = {"month": f"{month:%Y-%m}", "products": 2, "premium": 1, "ordinary": 1, "turnover": "10.00",
-               "checks": []}
+    quality = {"month": f"{month:%Y-%m}", "products": 2, "premium": 1, "ordinary": 1, "turnover": "10.00", "checks": []}
     import json
 
     wines = b"product_id,sku,post_title,price,total_sales,revenue\r\n"
-    files = {"report_xlsx": b"PK-not-really", "premium_csv": wines + b"1,11,Premium,90.00,1,90.00\r\n",
-             "ordinary_csv": wines + b"2,12,Ordinary,9.00,1,9.00\r\n", "rejected_csv": b"source_file\r\n",
-             "changes_csv": b"change\r\n", "quality_json": json.dumps(quality).encode()}
+    files = {
+        "report_xlsx": b"PK-not-really",
+        "premium_csv": wines + b"1,11,Premium,90.00,1,90.00\r\n",
+        "ordinary_csv": wines + b"2,12,Ordinary,9.00,1,9.00\r\n",
+        "rejected_csv": b"source_file\r\n",
+        "changes_csv": b"change\r\n",
+        "quality_json": json.dumps(quality).encode(),
+    }
     for dataset, data in files.items():
         lake.write_bytes(lake.target(month, dataset), data)
 
@@ -134,12 +139,17 @@ def test_two_local_runs_of_a_month_at_once_both_succeed_with_one_email(smtp_serv
     mail = smtp_server.get("plain")
     runs.write_months("2020-06")
     config = tmp_path / "luigi.cfg"
-    config.write_text("[smtp]\n" + "".join(f"{k} = {v}\n" for k, v in mail.smtp_options().items())
-                      + "[email]\nsender = reports@bottleneck.test\nreceiver = pm@bottleneck.test\n")
+    config.write_text(
+        "[smtp]\n"
+        + "".join(f"{k} = {v}\n" for k, v in mail.smtp_options().items())
+        + "[email]\nsender = reports@bottleneck.test\nreceiver = pm@bottleneck.test\n"
+    )
     env = runs.environment(str(local_lake), config)
 
-    both = [runs.start(["RunMonth", "--month", "2020-06", "--local-scheduler", "--workers", "2"], env, tmp_path)
-            for _ in range(2)]
+    both = [
+        runs.start(["RunMonth", "--month", "2020-06", "--local-scheduler", "--workers", "2"], env, tmp_path)
+        for _ in range(2)
+    ]
     outcomes = [(run.wait(timeout=180), *run.communicate()) for run in both]
 
     for code, _, log in outcomes:

@@ -1,4 +1,5 @@
 """A month run through a real luigid: the scheduler's API shows the whole tree DONE, with its dependencies."""
+
 import urllib.request
 
 import luigi.task
@@ -50,10 +51,13 @@ def test_month_through_luigid_is_listed_done_with_its_dependencies(luigid, local
         # Readable in the visualiser: the month as YYYY-MM, the source by name.
         assert shown["params"] == {name: task.to_str_params()[name] for name in shown["params"]}
         assert shown["params"]["month"] == task.to_str_params()["month"]
-        assert shown["display_name"] == f"{task.task_family}({', '.join(f'{k}={v}' for k, v in shown['params'].items())})"
+        assert (
+            shown["display_name"] == f"{task.task_family}({', '.join(f'{k}={v}' for k, v in shown['params'].items())})"
+        )
 
-    assert {listed[task_id]["params"]["month"] for task_id in expected if listed[task_id]["name"] != "MonthFigures"} \
-        == {MONTH}
+    assert {
+        listed[task_id]["params"]["month"] for task_id in expected if listed[task_id]["name"] != "MonthFigures"
+    } == {MONTH}
 
     root = RunMonth(month=runs.month_of(MONTH)).task_id
     graph = luigid.api("dep_graph", task_id=root)
@@ -69,8 +73,10 @@ def test_luigid_records_task_history_and_exports_metrics(luigid, local_lake, tmp
     run_month_through(luigid, local_lake, tmp_path)
 
     with sqlite3.connect(luigid.history_db) as db:
-        finished = db.execute("SELECT t.name, e.event_name FROM tasks t JOIN task_events e ON e.task_id = t.id "
-                              "WHERE e.event_name = 'DONE'").fetchall()
+        finished = db.execute(
+            "SELECT t.name, e.event_name FROM tasks t JOIN task_events e ON e.task_id = t.id "
+            "WHERE e.event_name = 'DONE'"
+        ).fetchall()
     assert {name for name, _ in finished} >= {"RunMonth", "MonthEmail", "MonthReport", "RawManifest"}
 
     with urllib.request.urlopen(luigid.url + "metrics", timeout=10) as reply:
@@ -95,10 +101,13 @@ def test_long_tasks_report_rows_and_checks_to_luigid(luigid, local_lake, tmp_pat
     expected = {
         RawManifest: f"{MONTH}: 3 raw exports recorded (",
         StagedWeb: f"{MONTH}: web.xlsx: {web_rows:,} rows read, every one typed and valid",
-        ReconciledProducts: (f"{MONTH}: erp {funnel['erp'][0]['rows']:,} rows read, {funnel['erp'][-1]['rows']:,} "
-                             f"kept, web {funnel['web'][0]['rows']:,} rows read, {funnel['web'][-1]['rows']:,} kept, "),
-        ClassifiedWines: (f"{MONTH}: {quality['premium']:,} premium, {quality['ordinary']:,} ordinary "
-                          "(price z-score above 2)"),
+        ReconciledProducts: (
+            f"{MONTH}: erp {funnel['erp'][0]['rows']:,} rows read, {funnel['erp'][-1]['rows']:,} "
+            f"kept, web {funnel['web'][0]['rows']:,} rows read, {funnel['web'][-1]['rows']:,} kept, "
+        ),
+        ClassifiedWines: (
+            f"{MONTH}: {quality['premium']:,} premium, {quality['ordinary']:,} ordinary (price z-score above 2)"
+        ),
         QualityReport: f"{MONTH}: {len(quality['checks'])} of {len(quality['checks'])} checks passed",
     }
     listed = luigid.api("task_list", status="DONE", upstream_status="", search="")
@@ -109,5 +118,7 @@ def test_long_tasks_report_rows_and_checks_to_luigid(luigid, local_lake, tmp_pat
         assert shown.startswith(message), (family.__name__, shown)
         assert luigid.api("get_task_progress_percentage", task_id=task_id)["progressPercentage"] == 100
         assert listed[task_id]["status_message"] == shown
-    assert f"; {funnel['products']:,} products" in luigid.api(
-        "get_task_status_message", task_id=ReconciledProducts(month=month).task_id)["statusMessage"]
+    assert (
+        f"; {funnel['products']:,} products"
+        in luigid.api("get_task_status_message", task_id=ReconciledProducts(month=month).task_id)["statusMessage"]
+    )

@@ -1,4 +1,5 @@
 """The Luigi visualiser, in headless Chromium, draws the graph of a month run through luigid."""
+
 import html
 import shutil
 import subprocess
@@ -26,10 +27,24 @@ def chromium() -> str:
 def headless(browser: str, url: str, *output: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
-             "--virtual-time-budget=5000", "--window-size=1400,900", *output, url],
-            capture_output=True, text=True, timeout=120)
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=5000",
+                "--window-size=1400,900",
+                *output,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def run_month_through(luigid, local_lake, tmp_path) -> None:
@@ -57,7 +72,7 @@ def test_graph_page_of_a_finished_month_shows_every_task_done(luigid, local_lake
     (ARTIFACTS / f"visualiser-graph-{MONTH}.html").write_text(dom)
 
     # Each task of the month is a node of the drawn graph, linked by its id, coloured DONE, named by family.
-    placeholder = dom[dom.index('id="graphPlaceholder"'):]
+    placeholder = dom[dom.index('id="graphPlaceholder"') :]
     for task_id, (task, _) in tree(root).items():
         node = f'data-task-status="DONE" data-task-id="{html.escape(task_id)}"'
         assert node in placeholder, task_id
@@ -83,11 +98,16 @@ def test_task_list_shows_the_status_messages_of_a_month(luigid, local_lake, tmp_
     for family in reporting:
         task = family(month=month)
         # The task's row carries the status button, which opens the message read from luigid (asserted there).
-        button = f'class="btn btn-primary btn-xs statusMessage" title="Status message" data-toggle="tooltip" ' \
-                 f'data-task-id="{html.escape(task.task_id)}"'
+        button = (
+            f'class="btn btn-primary btn-xs statusMessage" title="Status message" data-toggle="tooltip" '
+            f'data-task-id="{html.escape(task.task_id)}"'
+        )
         assert button in dom, task
         assert luigid.api("get_task_status_message", task_id=task.task_id)["statusMessage"].startswith(MONTH)
     # A task that says nothing has no button: the button is not drawn for every task.
     silent = MonthInputs(month=month)
-    assert f'statusMessage" title="Status message" data-toggle="tooltip" data-task-id="{html.escape(silent.task_id)}"' \
-        not in dom and html.escape(silent.task_id) in dom
+    assert (
+        f'statusMessage" title="Status message" data-toggle="tooltip" data-task-id="{html.escape(silent.task_id)}"'
+        not in dom
+        and html.escape(silent.task_id) in dom
+    )
