@@ -66,9 +66,7 @@ from bottleneck.tasks import (  # noqa: E402,F401
     RawManifest,
     ReconciledProducts,
     RunMonth,
-    StagedErp,
-    StagedLiaison,
-    StagedWeb,
+    StagedExport,
 )
 
 gc.freeze()

@@ -1,6 +1,5 @@
 """Month over month: a month's headline figures, its changes against the month before, a year of figures."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pandas as pd
@@ -132,18 +131,6 @@ def change_counts(table: pd.DataFrame) -> dict:
     """How many rows of each kind, in CHANGE_KINDS order, kinds without a row left out."""
     counts = table["change"].value_counts()
     return {kind: int(counts[kind]) for kind in CHANGE_KINDS if kind in counts}
-
-
-def months_before(month: dt.date, count: int, earliest: dt.date) -> list[dt.date]:
-    """The `count` months before `month`, oldest first, none before `earliest`."""
-    months = []
-    year, index = month.year, month.month
-    for _ in range(count):
-        year, index = (year - 1, 12) if index == 1 else (year, index - 1)
-        if dt.date(year, index, 1) < earliest:
-            break
-        months.insert(0, dt.date(year, index, 1))
-    return months
 
 
 def comparison(current: dict, earlier: list[dict]) -> dict:

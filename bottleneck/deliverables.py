@@ -6,7 +6,7 @@ from decimal import Decimal
 import fastexcel
 
 from bottleneck.quality import ERROR, Check
-from bottleneck.report import csv_columns
+from bottleneck.csv_reader import csv_columns
 from bottleneck.tables import connection
 
 CENTS = Decimal("0.01")

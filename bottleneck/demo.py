@@ -14,7 +14,7 @@ import random
 import luigi.configuration
 import xlsxwriter
 
-from bottleneck import lake
+from bottleneck import lake, layout
 
 WEB_COLUMNS = [
     "sku",
@@ -210,11 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.lake:
         os.environ["BOTTLENECK_LAKE"] = args.lake
     month = dt.datetime.strptime(args.month, "%Y-%m").date()
-    if all(lake.exists(lake.target(month, f"raw_{source}")) for source in lake.SOURCES):
-        print(f"Raw exports of {args.month} already in {lake.lake_url()}: running them as they are.")
+    if all(lake.exists(lake.target(month, f"raw_{source}")) for source in layout.SOURCES):
+        print(f"Raw exports of {args.month} already in {layout.lake_url()}: running them as they are.")
     else:
         write_month(month, synthetic_month(month))
-        print(f"Wrote a synthetic {args.month} to {lake.location(month, 'raw_erp').rsplit('/', 1)[0]}/")
+        print(f"Wrote a synthetic {args.month} to {layout.location(month, 'raw_erp').rsplit('/', 1)[0]}/")
 
     from bottleneck import cli
 
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"The demo month failed (exit {exit.code}): see the log above.")
             raise
     for label, dataset in (("Report", "report_xlsx"), ("Email", "email_eml")):
-        where = lake.location(month, dataset)
+        where = layout.location(month, dataset)
         print(f"{label} of {args.month}: {where if where.startswith('s3://') else os.path.abspath(where)}")
 
 

@@ -5,15 +5,21 @@ the same exports give the same figures, through the same staging, reconciliation
 and gate as the month's own tasks.
 """
 
+import datetime as dt
+import json
+
+import luigi
 import pandas as pd
 
+from bottleneck import config, lake, layout
 from bottleneck.classify import classified_wines
 from bottleneck.compare import month_figures
-from bottleneck.errors import MissingSourceError, QualityGateError
+from bottleneck.errors import LakeError, MissingSourceError, PipelineError, QualityGateError
 from bottleneck.quality import failures, gate
 from bottleneck.reconcile import reconciled
 from bottleneck.reference import reference
 from bottleneck.staging import staged_table
+from bottleneck.xlsx_reader import check_file_size
 
 
 def no_exports(label: str) -> str:
@@ -40,3 +46,55 @@ def figures_from_raw(label: str, raw: dict[str, bytes | None], settings) -> tupl
     if failed:
         raise QualityGateError(f"{label}: quality gate failed: " + "; ".join(check.name for check in failed))
     return month_figures(label, wines), wines
+
+
+def made_from(month: dt.date) -> dict:
+    """What a month's figures are made from, told without reading an export: the size and version the lake
+    gives each raw export (None where absent) and the settings that change results."""
+    files = {source: lake.target(month, f"raw_{source}") for source in layout.SOURCES}
+    raw = {source: lake.stat(file)._asdict() if lake.exists(file) else None for source, file in files.items()}
+    return {"raw": raw, "settings": config.result_settings()}
+
+
+def raw_exports(month: dt.date) -> dict[str, bytes | None]:
+    """The bytes of each raw export of the month, None where it is absent."""
+    files = {source: lake.target(month, f"raw_{source}") for source in layout.SOURCES}
+    return {source: lake.read_bytes(file) if lake.exists(file) else None for source, file in files.items()}
+
+
+def figures_of_month(month: dt.date) -> tuple[dict, pd.DataFrame | None]:
+    """The MonthFigures record of a month (its figures, or the reason there are none) and its classified wines.
+
+    A month that cannot be processed is a recorded reason, never a failure; only a lake that cannot be
+    used fails (LakeError), as it would fail any task."""
+    label = f"{month:%Y-%m}"
+    sources = made_from(month)
+    record: dict = {"month": label, "made_from": sources, "figures": None, "reason": None}
+    wines = None
+    try:
+        settings = config.settings()
+        for source, stat in sources["raw"].items():
+            if stat:  # from the lake's metadata: an export over the limit is not read
+                check_file_size(stat["bytes"], f"{label} {source}.xlsx", settings.max_file_mb)
+        record["figures"], wines = figures_from_raw(label, raw_exports(month), settings)
+    except LakeError:
+        raise
+    except PipelineError as error:
+        record["reason"] = str(error)
+    return record, wines
+
+
+def is_current(month: dt.date, figures: luigi.target.FileSystemTarget) -> bool:
+    """Whether a month's figures are made from the exports the lake holds now; a month with no export at all has
+    none to make, and is current without them."""
+    now = made_from(month)
+    if not lake.exists(figures):
+        return not any(now["raw"].values())
+    return json.loads(lake.read_text(figures))["made_from"] == now
+
+
+def figures_record(month: dt.date, figures: luigi.target.FileSystemTarget) -> dict:
+    """The MonthFigures record of a month; a month without any export has none, and is a gap."""
+    if lake.exists(figures):
+        return json.loads(lake.read_text(figures))
+    return {"month": f"{month:%Y-%m}", "figures": None, "reason": no_exports(f"{month:%Y-%m}")}

@@ -1,87 +1,23 @@
-"""Where every file of the pipeline lives: one lake root (S3 or local) and one layout under it."""
+"""The lake's storage: targets on S3 or a local folder, atomic writes, and retries that ride out outages.
+
+Where each file lives is bottleneck.layout's to say; this module reads and writes it.
+"""
 
 import datetime as dt
 import errno
 import functools
 import hashlib
+import json
 import os
-import posixpath
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import backoff
 import botocore.exceptions
 import luigi
 import luigi.format
 
-from bottleneck import config
+from bottleneck import config, layout
 from bottleneck.errors import LakeError
-
-SOURCES = ("erp", "web", "liaison")
-
-# Every dataset of a month, relative to the lake root. Nothing else in the package builds a path.
-LAYOUT = {
-    "raw_erp": "raw/{yyyy}/{mm}/erp.xlsx",
-    "raw_web": "raw/{yyyy}/{mm}/web.xlsx",
-    "raw_liaison": "raw/{yyyy}/{mm}/liaison.xlsx",
-    "raw_manifest": "work/{yyyy}/{mm}/raw_manifest.json",
-    "staged_erp": "staging/{yyyy}/{mm}/erp.parquet",
-    "staged_web": "staging/{yyyy}/{mm}/web.parquet",
-    "staged_liaison": "staging/{yyyy}/{mm}/liaison.parquet",
-    "products": "work/{yyyy}/{mm}/products.parquet",
-    "rejected_rows": "work/{yyyy}/{mm}/rejected_rows.parquet",
-    "funnel": "work/{yyyy}/{mm}/funnel.json",
-    "classified_wines": "work/{yyyy}/{mm}/classified_wines.parquet",
-    "quality": "work/{yyyy}/{mm}/quality.json",
-    # The full check table of a failed gate (QualityReport or CheckedDeliverables); gone once the gate passes.
-    "quality_failed": "work/{yyyy}/{mm}/quality_failed.json",
-    "deliverables_check": "work/{yyyy}/{mm}/deliverables_check.json",
-    # MonthFigures: a month's figures made from its raw exports alone, for the months after it to compare with.
-    "month_figures": "work/{yyyy}/{mm}/figures.json",
-    "figures_wines": "work/{yyyy}/{mm}/figures_wines.parquet",
-    "report_xlsx": "reports/{yyyy}/{mm}/report.xlsx",
-    "premium_csv": "reports/{yyyy}/{mm}/premium_wines.csv",
-    "ordinary_csv": "reports/{yyyy}/{mm}/ordinary_wines.csv",
-    "rejected_csv": "reports/{yyyy}/{mm}/rejected_rows.csv",
-    "changes_csv": "reports/{yyyy}/{mm}/changes.csv",
-    "quality_json": "reports/{yyyy}/{mm}/quality.json",
-    "email_receipt": "reports/{yyyy}/{mm}/email.json",
-    "email_eml": "reports/{yyyy}/{mm}/email.eml",
-    "alert_eml": "alerts/{yyyy}/{mm}/{stamp}-alert.eml",
-    # One record of every alert sent or written, read by `bottleneck-admin status`.
-    "alert_record": "alerts/{yyyy}/{mm}/{stamp}-alert.json",
-    # bottleneck.running: one marker a month and process while a run works on the month.
-    "run_marker": "locks/{yyyy}/{mm}/run-{owner}.json",
-    # bottleneck.admin reprocess: a month's former reports, and the record of why they were replaced.
-    "superseded": "superseded/{yyyy}-{mm}/{stamp}/{name}",
-    "reprocess_record": "superseded/{yyyy}-{mm}/{stamp}/reprocess.json",
-    # bottleneck-admin check: a file written and removed to prove the lake is writable.
-    "check_probe": "locks/{yyyy}/{mm}/check-{token}.probe",
-    # bottleneck.lock: one object a month and guarded step (e.g. email), held while the step runs.
-    "lock": "locks/{yyyy}/{mm}/{name}.lock",
-}
-
-
-def lake_url() -> str:
-    """The configured lake root, refused when it could escape its folder or bucket."""
-    url = config.lake_url().strip()
-    path = url[len("s3://") :] if url.startswith("s3://") else url
-    if not path or ".." in path.replace("\\", "/").split("/"):
-        raise LakeError(f"lake {url!r} is refused: rule 'lake URL without empty or parent (..) segments'")
-    if "://" in url and not url.startswith("s3://"):
-        raise LakeError(f"lake {url!r} is refused: rule 'an s3:// URL or a local folder'")
-    return url.rstrip("/")
-
-
-def location(month: dt.date, dataset: str, **fields) -> str:
-    """The full path or URL of one dataset of a month."""
-    relative = LAYOUT[dataset].format(yyyy=f"{month:%Y}", mm=f"{month:%m}", **fields)
-    root = lake_url()
-    return posixpath.join(root, relative) if root.startswith("s3://") else os.path.join(root, relative)
-
-
-def target(month: dt.date, dataset: str, **fields) -> luigi.target.FileSystemTarget:
-    return file_at(location(month, dataset, **fields))
-
 
 def s3_client():
     return _s3_client_of_process(os.getpid())
@@ -136,13 +72,13 @@ def _retried(function):
                 raise unusable(error) from error
             # Typed (exit code 9) once the retry window is spent; the message holds no credential.
             raise LakeError(
-                f"lake {lake_url()} unreachable for [bottleneck] retry_seconds="
+                f"lake {layout.lake_url()} unreachable for [bottleneck] retry_seconds="
                 f"{config.settings().retry_seconds:g}s: {type(error).__name__}: {error}"
             ) from error
         except OSError as error:
             if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise LakeError(
-                    f"lake {lake_url()} unusable: {error.strerror} on {error.filename}; fix: let the "
+                    f"lake {layout.lake_url()} unusable: {error.strerror} on {error.filename}; fix: let the "
                     "user running the pipeline write there, or point [bottleneck] lake "
                     "(BOTTLENECK_LAKE) at a writable folder"
                 ) from error
@@ -160,7 +96,7 @@ CREDENTIALS_FIX = (
 
 def unusable(error: Exception) -> LakeError:
     """The typed error (exit 9) of an S3 request the lake refused for good, naming the lake and the fix."""
-    url = lake_url()
+    url = layout.lake_url()
     if isinstance(error, botocore.exceptions.NoCredentialsError):
         return LakeError(f"lake {url} unusable: no AWS credentials found; fix: {CREDENTIALS_FIX}")
     if isinstance(error, botocore.exceptions.ClientError):
@@ -268,24 +204,6 @@ def sha256(file: luigi.target.FileSystemTarget) -> str:
     return digest.hexdigest()
 
 
-# Folders of one month, for the operator's commands: what is in them, and clearing them.
-MONTH_FOLDERS = {
-    "raw": "raw/{yyyy}/{mm}",
-    "staging": "staging/{yyyy}/{mm}",
-    "work": "work/{yyyy}/{mm}",
-    "reports": "reports/{yyyy}/{mm}",
-    "alerts": "alerts/{yyyy}/{mm}",
-    "locks": "locks/{yyyy}/{mm}",
-    "superseded": "superseded/{yyyy}-{mm}",
-}
-
-
-def folder(month: dt.date, name: str) -> str:
-    relative = MONTH_FOLDERS[name].format(yyyy=f"{month:%Y}", mm=f"{month:%m}")
-    root = lake_url()
-    return posixpath.join(root, relative) if root.startswith("s3://") else os.path.join(root, relative)
-
-
 @_retried
 def listing(where: str) -> list[str]:
     """The names of the files below a folder of the lake, relative to it, sorted ([] when absent)."""
@@ -300,28 +218,19 @@ def listing(where: str) -> list[str]:
     )
 
 
-def months_in(area: str) -> list[dt.date]:
-    """Every month that has a folder under raw/, reports/, work/... (an area of MONTH_FOLDERS)."""
-    root = lake_url()
-    top = MONTH_FOLDERS[area].split("/")[0]
-    where = posixpath.join(root, top) if root.startswith("s3://") else os.path.join(root, top)
-    found = set()
-    for name in listing(where):
-        parts = name.replace("-", "/").split("/")
-        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
-            try:
-                found.add(dt.date(int(parts[0]), int(parts[1]), 1))
-            except ValueError:
-                continue
-    return sorted(found)
-
-
 def file_at(path: str) -> luigi.target.FileSystemTarget:
-    """The target of a path of the lake: one built by location(), or found by listing() below it."""
+    """The target of a path of the lake: one built by bottleneck.layout, or found by listing() below it."""
     if path.startswith("s3://"):
         return _retried_s3_target()(path, format=luigi.format.Nop, client=s3_client())
     return luigi.LocalTarget(path, format=luigi.format.Nop)
 
 
-def join(where: str, name: str) -> str:
-    return posixpath.join(where, name) if where.startswith("s3://") else os.path.join(where, name)
+def record(month: dt.date, dataset: str, **fields: str) -> Any:
+    """The JSON record of one dataset of a month; None when it is absent."""
+    file = target(month, dataset, **fields)
+    return json.loads(read_text(file)) if exists(file) else None
+
+
+def target(month: dt.date, dataset: str, **fields: str) -> luigi.target.FileSystemTarget:
+    """The target of one dataset of a month, where bottleneck.layout puts it."""
+    return file_at(layout.location(month, dataset, **fields))

@@ -26,7 +26,7 @@ import uuid
 
 import botocore.exceptions
 
-from bottleneck import lake
+from bottleneck import lake, layout
 from bottleneck.errors import PipelineError
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def month_lock(
     poll_seconds: float = POLL_SECONDS,
 ):
     """Holds the lake lock `locks/YYYY/MM/<name>.lock` for the body of the `with`."""
-    where = lake.location(month, "lock", name=name)
+    where = layout.location(month, "lock", name=name)
     holder = _S3Lock(where, stale_seconds) if where.startswith("s3://") else _LocalLock(where)
     deadline = time.monotonic() + wait_seconds
     waited = False

@@ -8,6 +8,7 @@ import pandas as pd
 import pandera.errors
 
 from bottleneck.classify import ORDINARY, PREMIUM
+from bottleneck.errors import QualityGateError
 from bottleneck.reconcile import SOURCE_FILES
 from bottleneck.reference import Reference
 from bottleneck.schemas import ClassifiedWine
@@ -283,6 +284,16 @@ def gate(
 
 def failures(checks: list[Check]) -> list[Check]:
     return [check for check in checks if check.level == ERROR and not check.passed]
+
+
+def gate_error(month: str, failure: str, checks: list[Check]) -> QualityGateError:
+    """The typed error (exit 7) of a failed gate: the failed checks in its message, every check in its record."""
+    details = "; ".join(
+        f"{check.name}: observed {check.observed}, expected {check.expected}"
+        + (f" ({check.detail})" if check.detail else "")
+        for check in failures(checks)
+    )
+    return QualityGateError(f"{month}: {failure}: {details}", gate_record(month, checks)["checks"])
 
 
 def gate_record(month: str, checks: list[Check]) -> dict:

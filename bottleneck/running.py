@@ -19,7 +19,7 @@ import botocore.exceptions
 import luigi
 import luigi.target
 
-from bottleneck import lake, lock
+from bottleneck import lake, layout, lock
 
 logger = logging.getLogger(f"luigi-interface.{__name__}")
 
@@ -112,12 +112,12 @@ def live_runs(month: dt.date, now: dt.datetime | None = None, besides: dict | No
     """The markers of runs working on the month now (other than `besides`, this process's own)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     found = []
-    where = lake.folder(month, "locks")
+    where = layout.folder(month, "locks")
     for name in lake.listing(where):
         if not (name.startswith("run-") and name.endswith(".json")):
             continue
         try:
-            record = json.loads(lake.read_text(lake.file_at(lake.join(where, name))))
+            record = json.loads(lake.read_text(lake.file_at(layout.join(where, name))))
         except (OSError, ValueError, luigi.target.FileSystemException, botocore.exceptions.ClientError):
             continue  # removed meanwhile, or cut short: not a run we can name
         if besides and (record.get("host"), record.get("pid")) == (besides["host"], besides["pid"]):

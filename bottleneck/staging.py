@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import pandera.errors
 
-from bottleneck import excel
+from bottleneck import xlsx_reader
 from bottleneck.errors import InvalidInputError
 from bottleneck.schemas import STAGED
 
@@ -20,7 +20,7 @@ def required_columns(source: str) -> list[str]:
 
 def staged_table(source: str, data: bytes, file: str, max_file_mb: float, max_unpacked_mb: float) -> pd.DataFrame:
     """The typed rows of one export; InvalidInputError lists every failing column and rule at once."""
-    rows = excel.read_table(
+    rows = xlsx_reader.read_table(
         data, file, required_columns(source), max_file_mb, max_unpacked_mb, text=tuple(ID_COLUMNS[source])
     )
     for name in ID_COLUMNS[source]:

@@ -6,6 +6,27 @@ import pandas as pd
 
 from bottleneck.compare import CHANGE_KINDS, HEADLINE
 
+# The columns of each list, by the name of the table's column, with the title its readers see.
+WINE_COLUMNS = {
+    "product_id": "Product id",
+    "sku": "Web sku",
+    "post_title": "Wine",
+    "price": "Price (€)",
+    "total_sales": "Units sold",
+    "revenue": "Revenue (€)",
+    "price_zscore": "Price z-score",
+    "stock_quantity": "Stock",
+    "stock_status": "Stock status",
+}
+REJECTED_COLUMNS = {"source_file": "Source file", "source_row": "Excel row", "key": "Key", "rule": "Rule"}
+CHANGES_SHEET_COLUMNS = {
+    "change": "Change",
+    "product_id": "Product id",
+    "sku": "Web sku",
+    "wine": "Wine",
+    "before": "Before",
+    "after": "After",
+}
 MONEY_FIGURES = ("turnover",)
 CHANGE_NAMES = {
     "new": "new wines",

@@ -1,7 +1,8 @@
-"""Tiny staged tables for unit tests, typed by the project's own Pandera models."""
+"""Tiny tables for unit tests: staged exports typed by the project's own Pandera models, classified wines."""
 
 import pandas as pd
 
+from bottleneck.classify import classified_wines
 from bottleneck.schemas import StagedErp, StagedLiaison, StagedWeb
 
 
@@ -26,3 +27,34 @@ def web(*rows):
 def liaison(*rows):
     """(product_id, id_web)."""
     return _rows(StagedLiaison, ["product_id", "id_web"], rows)
+
+
+HOSTILE_TITLES = ['=HYPERLINK("http://x")', "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
+
+
+def wines(titles=("Château Simone 2016", "Mas Amiel 2015", "Domaine Huet 2018")):
+    prices = [24.2, 34.3, 300.0][: len(titles)]
+    products = pd.DataFrame(
+        {
+            "product_id": range(1, len(titles) + 1),
+            "sku": [str(100 + n) for n in range(len(titles))],
+            "post_title": list(titles),
+            "price": prices,
+            "total_sales": [3.0] * len(titles),
+            "revenue": [price * 3 for price in prices],
+            "stock_quantity": [5] * len(titles),
+            "stock_status": ["instock"] * len(titles),
+            "onsale_web": [1] * len(titles),
+        }
+    )
+    return classified_wines(products, premium_zscore=1.0)
+
+
+REJECTED = pd.DataFrame(
+    {
+        "source_file": ["erp.xlsx", "web.xlsx"],
+        "source_row": [3, 4],
+        "key": ["5017", "=1+1"],
+        "rule": ["price must be above 0", "duplicate row"],
+    }
+)

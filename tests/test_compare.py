@@ -1,11 +1,10 @@
 """Month over month on tiny tables: figures, headline deltas, each kind of change, the year's months."""
 
-import datetime as dt
 
 import pandas as pd
 import pytest
 
-from bottleneck.compare import changes, comparison, headline, month_figures, months_before
+from bottleneck.compare import changes, comparison, headline, month_figures
 
 
 def wines(*rows):
@@ -76,16 +75,6 @@ def test_a_price_equal_to_the_cent_is_no_change_and_identical_months_have_none()
 
 def test_without_a_previous_month_there_are_no_changes():
     assert changes(AFTER, None).empty and list(changes(AFTER, None).columns)[0] == "change"
-
-
-def test_months_before_stop_at_the_earliest_month():
-    assert months_before(dt.date(2020, 2, 1), 3, dt.date(2000, 1, 1)) == [
-        dt.date(2019, 11, 1),
-        dt.date(2019, 12, 1),
-        dt.date(2020, 1, 1),
-    ]
-    assert months_before(dt.date(2000, 2, 1), 11, dt.date(2000, 1, 1)) == [dt.date(2000, 1, 1)]
-    assert months_before(dt.date(2000, 1, 1), 11, dt.date(2000, 1, 1)) == []
 
 
 def test_comparison_records_the_previous_month_or_null_and_the_reason_and_gaps_in_the_year():

@@ -8,7 +8,8 @@ from bottleneck.compare import changes, comparison, month_figures
 from bottleneck.deliverables import deliverable_checks
 from bottleneck.reconcile import reconciled
 from bottleneck.reference import reference
-from bottleneck.report import rejected_csv, report_workbook, wines_csv
+from bottleneck.csv_writer import rejected_csv, wines_csv
+from bottleneck.workbook import report_workbook
 from tests import frames
 
 

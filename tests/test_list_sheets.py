@@ -10,7 +10,7 @@ import zlib
 import pandas as pd
 import pytest
 
-from bottleneck import list_sheets, report
+from bottleneck import list_sheets, workbook, wording
 from bottleneck.classify import classified_wines
 from bottleneck.compare import changes, comparison, month_figures
 
@@ -77,7 +77,7 @@ def libreoffice_sheets(data: bytes, folder) -> dict[str, list[list[str]]]:
 
 
 def test_libreoffice_reads_every_row_of_every_list_and_the_continued_sheets(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "SHEET_ROWS", 1500)
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 1500)
     monkeypatch.setattr(list_sheets, "SHEET_ROWS", 1500)
     wines = month(2000)
     rejected = pd.DataFrame(
@@ -91,11 +91,11 @@ def test_libreoffice_reads_every_row_of_every_list_and_the_continued_sheets(tmp_
     figures = month_figures("2020-08", wines)
     quality = {**figures, "checks": [], **comparison(figures, [])}
     sheets = libreoffice_sheets(
-        report.report_workbook(quality, wines, rejected, changes(wines, None), 300.0, 1.5), tmp_path
+        workbook.report_workbook(quality, wines, rejected, changes(wines, None), 300.0, 1.5), tmp_path
     )
 
     listed = sheets["All products"][1:] + sheets["All products (2)"][1:]
-    assert sheets["All products"][0] == list(report.WINE_COLUMNS.values()) == sheets["All products (2)"][0]
+    assert sheets["All products"][0] == list(wording.WINE_COLUMNS.values()) == sheets["All products (2)"][0]
     assert len(sheets["All products"]) == 1501 and len(listed) == len(wines)
     ranked = wines.sort_values("revenue", ascending=False)
     assert [float(row[5]) for row in listed] == ranked["revenue"].tolist()
@@ -129,10 +129,10 @@ def test_the_workbook_is_deflated_by_isa_l_and_zipfile_gets_its_zlib_back(monkey
     monkeypatch.setattr(list_sheets, "isal_zlib", CountingIsal())
     wines = month(300)
     figures = month_figures("2020-08", wines)
-    data = report.report_workbook(
+    data = workbook.report_workbook(
         {**figures, "checks": [], **comparison(figures, [])},
         wines,
-        pd.DataFrame(columns=list(report.REJECTED_COLUMNS)),
+        pd.DataFrame(columns=list(wording.REJECTED_COLUMNS)),
         changes(wines, None),
         300.0,
         1.5,

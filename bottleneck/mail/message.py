@@ -1,7 +1,6 @@
 """The month's emails as messages: the readers' report, written for them, and the operators' technical alert."""
 
 import binascii
-import csv
 import datetime as dt
 import heapq
 import html
@@ -18,7 +17,7 @@ import luigi.notifications
 
 from bottleneck import wording
 from bottleneck.classify import ORDINARY, PREMIUM
-from bottleneck.report import FORMULA_TRIGGERS, csv_columns
+from bottleneck.csv_reader import as_written, csv_columns, csv_rows
 
 ATTACHMENTS = ("report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "changes.csv")
 MIME_TYPES = {
@@ -112,13 +111,13 @@ def _figures_section(quality: dict) -> Section:
     return _section("", [wording.comparison_line(quality)], header, wording.headline_rows(quality))
 
 
-def _by_revenue(revenue: float, product_id: int) -> tuple:
+def revenue_rank(revenue: float, product_id: int) -> tuple:
     """The rank of a wine among the top wines: by revenue, the larger first, then by product id."""
     return -revenue, product_id
 
 
 def _top_wines_section(wines: list[dict]) -> Section:
-    ranked = sorted(wines, key=lambda wine: _by_revenue(wine["revenue"], wine["product_id"]))[:TOP_WINES]
+    ranked = sorted(wines, key=lambda wine: revenue_rank(wine["revenue"], wine["product_id"]))[:TOP_WINES]
     rows = [
         [str(rank), wine["wine"], str(wine["product_id"]), wine["category"], wording.money(wine["revenue"])]
         for rank, wine in enumerate(ranked, start=1)
@@ -298,18 +297,9 @@ def _random_boundaries(message: EmailMessage) -> None:
             part.set_boundary(f"=_{secrets.token_hex(16)}")
 
 
-def _csv_rows(data: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-
-
-def _as_written(text: str) -> str:
-    """A CSV's text without the apostrophe that kept it from running as a formula."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
-
-
 def month_report_email(reports: dict[str, bytes], *, sender: str, receivers: list[str]) -> EmailMessage:
     """The report email made from the month's stored files (reports/YYYY/MM/), attached unchanged."""
-    changes = [{**row, "wine": _as_written(row["wine"])} for row in _csv_rows(reports.get("changes.csv", b""))]
+    changes = [{**row, "wine": as_written(row["wine"])} for row in csv_rows(reports.get("changes.csv", b""))]
     attachments = {name: reports[name] for name in ATTACHMENTS if name in reports}
     return report_email(
         json.loads(reports["quality.json"]),
@@ -329,9 +319,9 @@ def _named_wines(reports: dict[str, bytes]) -> list[dict]:
         columns = csv_columns(reports[name], ("product_id", "post_title", "revenue"))
         rows = zip(map(int, columns["product_id"]), columns["post_title"], map(float, columns["revenue"]))
         if category == ORDINARY:
-            rows = heapq.nsmallest(TOP_WINES, rows, key=lambda row: _by_revenue(row[2], row[0]))
+            rows = heapq.nsmallest(TOP_WINES, rows, key=lambda row: revenue_rank(row[2], row[0]))
         wines += [
-            {"product_id": product_id, "wine": _as_written(title), "category": category, "revenue": revenue}
+            {"product_id": product_id, "wine": as_written(title), "category": category, "revenue": revenue}
             for product_id, title, revenue in rows
         ]
     return wines

@@ -3,11 +3,9 @@ UID 10001 on a read-only root with a tmpfs /tmp; then the CronJob's own command,
 volumes, taken from the rendered chart, run the current month against S3 and SMTP servers and a luigid
 container on loopback."""
 
-import datetime as dt
 import json
 import os
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 

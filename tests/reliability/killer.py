@@ -1,6 +1,7 @@
 """Test-only Luigi module: the pipeline, SIGKILLed at a chosen point. Never imported by the package.
 
 PYTHONPATH=tests/reliability BOTTLENECK_KILL_AT=start:MonthReport bottleneck-run --module killer RunMonth ...
+BOTTLENECK_KILL_AT=start:StagedExport(web)   kills it as the staging of web.xlsx starts
 BOTTLENECK_KILL_AT=write:6   kills the process once 6 lake writes are done, before the 7th
 """
 
@@ -24,7 +25,8 @@ if WHEN.startswith("start:"):
 
     @luigi.Task.event_handler(luigi.Event.START)
     def kill_at_start(task):
-        if task.get_task_family() == family:
+        source = getattr(task, "source", None)
+        if family in (task.get_task_family(), f"{task.get_task_family()}({source})"):
             _die()
 
 elif WHEN.startswith("write:"):

@@ -8,9 +8,9 @@ pytestmark = pytest.mark.slow
 
 TASKS = [
     "RawManifest",
-    "StagedErp",
-    "StagedWeb",
-    "StagedLiaison",
+    "StagedExport(erp)",
+    "StagedExport(web)",
+    "StagedExport(liaison)",
     "ReconciledProducts",
     "ClassifiedWines",
     "QualityReport",

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from bottleneck import lake, lock
+from bottleneck import lake, layout, lock
 from bottleneck.tasks import MonthEmail
 from tests.scheduler import runs
 
@@ -69,7 +69,7 @@ def test_locks_of_other_months_and_steps_are_independent(any_lake):
 
 def test_a_stale_s3_lock_is_broken_and_a_fresh_one_is_not(s3_lake):
     client, bucket = s3_lake
-    key = lake.location(MONTH, "lock", name="email").split(f"{bucket}/", 1)[1]
+    key = layout.location(MONTH, "lock", name="email").split(f"{bucket}/", 1)[1]
     client.put_object(Bucket=bucket, Key=key, Body=b'{"owner": "dead-pod:1"}')
     with pytest.raises(lock.LockTimeout, match="dead-pod:1"):
         with lock.month_lock(MONTH, "email", wait_seconds=0.3, poll_seconds=0.1):
@@ -81,7 +81,7 @@ def test_a_stale_s3_lock_is_broken_and_a_fresh_one_is_not(s3_lake):
 
 def test_s3_release_never_deletes_a_lock_taken_by_another_run(s3_lake):
     client, bucket = s3_lake
-    key = lake.location(MONTH, "lock", name="email").split(f"{bucket}/", 1)[1]
+    key = layout.location(MONTH, "lock", name="email").split(f"{bucket}/", 1)[1]
     with lock.month_lock(MONTH, "email"):
         # This run's lock was broken as stale and another run took it meanwhile.
         client.delete_object(Bucket=bucket, Key=key)

@@ -2,7 +2,6 @@
 
 import urllib.request
 
-import luigi.task
 
 from bottleneck.tasks import RunMonth
 from tests.scheduler import runs
@@ -90,7 +89,7 @@ def test_long_tasks_report_rows_and_checks_to_luigid(luigid, local_lake, tmp_pat
 
     from bottleneck import lake
     from bottleneck.tables import table_from_parquet
-    from bottleneck.tasks import ClassifiedWines, QualityReport, RawManifest, ReconciledProducts, StagedWeb
+    from bottleneck.tasks import ClassifiedWines, QualityReport, RawManifest, ReconciledProducts, StagedExport
 
     run_month_through(luigid, local_lake, tmp_path)
     month = runs.month_of(MONTH)
@@ -99,23 +98,23 @@ def test_long_tasks_report_rows_and_checks_to_luigid(luigid, local_lake, tmp_pat
     funnel = json.loads(stored["funnel"])["rows"]
     quality = json.loads(stored["quality"])
     expected = {
-        RawManifest: f"{MONTH}: 3 raw exports recorded (",
-        StagedWeb: f"{MONTH}: web.xlsx: {web_rows:,} rows read, every one typed and valid",
-        ReconciledProducts: (
+        RawManifest(month=month): f"{MONTH}: 3 raw exports recorded (",
+        StagedExport(month=month, source="web"): f"{MONTH}: web.xlsx: {web_rows:,} rows read, every one typed and valid",
+        ReconciledProducts(month=month): (
             f"{MONTH}: erp {funnel['erp'][0]['rows']:,} rows read, {funnel['erp'][-1]['rows']:,} "
             f"kept, web {funnel['web'][0]['rows']:,} rows read, {funnel['web'][-1]['rows']:,} kept, "
         ),
-        ClassifiedWines: (
+        ClassifiedWines(month=month): (
             f"{MONTH}: {quality['premium']:,} premium, {quality['ordinary']:,} ordinary (price z-score above 2)"
         ),
-        QualityReport: f"{MONTH}: {len(quality['checks'])} of {len(quality['checks'])} checks passed",
+        QualityReport(month=month): f"{MONTH}: {len(quality['checks'])} of {len(quality['checks'])} checks passed",
     }
     listed = luigid.api("task_list", status="DONE", upstream_status="", search="")
-    for family, message in expected.items():
-        task_id = family(month=month).task_id
+    for task, message in expected.items():
+        task_id = task.task_id
         # As the visualiser reads it when the task's status button is pressed.
         shown = luigid.api("get_task_status_message", task_id=task_id)["statusMessage"]
-        assert shown.startswith(message), (family.__name__, shown)
+        assert shown.startswith(message), (task, shown)
         assert luigid.api("get_task_progress_percentage", task_id=task_id)["progressPercentage"] == 100
         assert listed[task_id]["status_message"] == shown
     assert (

@@ -4,11 +4,10 @@ import html
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 
 import pytest
 
-from bottleneck.tasks import RunMonth, StagedErp, StagedLiaison, StagedWeb
+from bottleneck.tasks import RunMonth, StagedExport
 from tests.conftest import REPO
 from tests.scheduler import runs
 from tests.scheduler.test_luigid import tree
@@ -94,9 +93,9 @@ def test_task_list_shows_the_status_messages_of_a_month(luigid, local_lake, tmp_
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"visualiser-tasks-{MONTH}.html").write_text(dom)
     month = runs.month_of(MONTH)
-    reporting = [RawManifest, StagedWeb, StagedErp, StagedLiaison, ReconciledProducts, ClassifiedWines, QualityReport]
-    for family in reporting:
-        task = family(month=month)
+    staged = [StagedExport(month=month, source=source) for source in ("erp", "web", "liaison")]
+    reporting = [RawManifest(month=month), *staged, ReconciledProducts(month=month), ClassifiedWines(month=month)]
+    for task in [*reporting, QualityReport(month=month)]:
         # The task's row carries the status button, which opens the message read from luigid (asserted there).
         button = (
             f'class="btn btn-primary btn-xs statusMessage" title="Status message" data-toggle="tooltip" '

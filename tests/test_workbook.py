@@ -1,38 +1,17 @@
-"""The workbook and the CSVs: figures, formats, and text that never runs as a formula."""
+"""The workbook: the summary's figures and words, the whole lists, formats, and text that never runs as a formula."""
 
-import csv
 import io
 
 import openpyxl
 import pandas as pd
 import pytest
 
-from bottleneck import list_sheets, report
+from bottleneck import list_sheets, workbook
 from bottleneck.classify import classified_wines
 from bottleneck.compare import changes, comparison, month_figures
-from bottleneck.mail.message import _by_revenue
-from bottleneck.report import changes_csv, rejected_csv, report_workbook, wines_csv
-
-HOSTILE_TITLES = ['=HYPERLINK("http://x")', "+SUM(A1)", "-2+3", "@cmd", "\tTab", "\rReturn"]
-
-
-def wines(titles=("Château Simone 2016", "Mas Amiel 2015", "Domaine Huet 2018")):
-    prices = [24.2, 34.3, 300.0][: len(titles)]
-    products = pd.DataFrame(
-        {
-            "product_id": range(1, len(titles) + 1),
-            "sku": [str(100 + n) for n in range(len(titles))],
-            "post_title": list(titles),
-            "price": prices,
-            "total_sales": [3.0] * len(titles),
-            "revenue": [price * 3 for price in prices],
-            "stock_quantity": [5] * len(titles),
-            "stock_status": ["instock"] * len(titles),
-            "onsale_web": [1] * len(titles),
-        }
-    )
-    return classified_wines(products, premium_zscore=1.0)
-
+from bottleneck.mail.message import revenue_rank
+from bottleneck.workbook import report_workbook
+from tests.frames import HOSTILE_TITLES, REJECTED, wines
 
 CHECKS = [
     {"name": "product_id unique", "level": "error", "status": "passed", "observed": 0, "expected": 0, "detail": ""},
@@ -71,66 +50,6 @@ def quality_of(table, previous=None):
         "funnel": FUNNEL,
         **comparison(figures, earlier),
     }
-
-
-REJECTED = pd.DataFrame(
-    {
-        "source_file": ["erp.xlsx", "web.xlsx"],
-        "source_row": [3, 4],
-        "key": ["5017", "=1+1"],
-        "rule": ["price must be above 0", "duplicate row"],
-    }
-)
-
-
-@pytest.mark.parametrize("title", HOSTILE_TITLES)
-def test_formula_triggers_are_neutralised(title):
-    rows = list(csv.reader(io.StringIO(wines_csv(wines((title, "Château Simone", "12"))).decode(), newline="")))
-    assert [row[2] for row in rows[1:]] == ["'" + title, "Château Simone", "12"]
-
-
-def test_wines_csv_has_a_header_utf8_text_and_cents():
-    rows = list(csv.reader(io.StringIO(wines_csv(wines()).decode("utf-8"))))
-    assert rows[0] == [
-        "product_id",
-        "sku",
-        "post_title",
-        "price",
-        "total_sales",
-        "revenue",
-        "price_zscore",
-        "stock_quantity",
-        "stock_status",
-    ]
-    assert rows[1][:6] == ["1", "100", "Château Simone 2016", "24.20", "3", "72.60"]
-
-
-def test_hostile_titles_stay_text_in_the_csv():
-    rows = list(csv.reader(io.StringIO(wines_csv(wines(HOSTILE_TITLES[:3])).decode("utf-8"))))
-    assert [row[2] for row in rows[1:]] == ["'" + title for title in HOSTILE_TITLES[:3]]
-    assert rejected_csv(REJECTED).decode().splitlines()[2] == "web.xlsx,4,'=1+1,duplicate row"
-
-
-def test_the_csv_keeps_carriage_returns_inside_their_row_and_rounds_to_the_cent():
-    table = wines(HOSTILE_TITLES[3:])
-    table["price"] = [0.125, 2.675, 1e20]
-    table.loc[0, "price_zscore"] = float("nan")
-    data = wines_csv(table)
-    assert data.count(b"\r\n") == 4 and b'"\'\rReturn"' in data
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-    assert [row[2] for row in rows[1:]] == ["'" + title for title in HOSTILE_TITLES[3:]]
-    assert [row[3] for row in rows[1:]] == [f"{price:.2f}" for price in table["price"]]
-    assert rows[1][6] == "" and rows[2][6] == f"{table['price_zscore'][1]:.4f}"
-
-
-def test_csv_columns_reads_what_the_csv_holds_row_for_row():
-    titles = ('Ch\u00e2teau "X", 2016\r\nsecond line', "\rReturn", "plain")
-    columns = report.csv_columns(wines_csv(wines(titles)), ("post_title", "revenue"))
-    assert columns == {"post_title": [titles[0], "'\rReturn", "plain"], "revenue": ["72.60", "102.90", "900.00"]}
-    with pytest.raises(ValueError, match="row 3 has 8 fields, the header 9"):
-        report.csv_columns(b"\r\n".join(wines_csv(wines()).split(b"\r\n")[:2] + [b"1,2,3,4,5,6,7,8"]), ("sku",))
-    with pytest.raises(ValueError, match="no column wine in the header"):
-        report.csv_columns(wines_csv(wines()), ("wine",))
 
 
 def open_workbook(table, previous=None):
@@ -217,14 +136,6 @@ def test_the_gate_and_the_funnel_read_in_words_without_json():
     assert not [cell for cell in cells if "{" in cell or "}" in cell]
 
 
-def test_changes_csv_has_the_columns_cents_and_safe_text():
-    table = changes(wines(HOSTILE_TITLES[:3]), wines(HOSTILE_TITLES[:2]).assign(price=[20.0, 34.3]))
-    rows = list(csv.reader(io.StringIO(changes_csv(table).decode("utf-8"))))
-    assert rows[0] == ["change", "product_id", "sku", "wine", "before", "after"]
-    assert rows[1] == ["new", "3", "102", "'-2+3", "", "300.00"]
-    assert rows[2] == ["price", "1", "100", '\'=HYPERLINK("http://x")', "20.00", "24.20"]
-
-
 def test_hostile_titles_are_text_cells_in_the_workbook():
     book = open_workbook(wines(HOSTILE_TITLES[:3]))
     cells = [cell for cell in book["All products"]["C"]][1:]
@@ -239,7 +150,7 @@ def test_an_empty_month_still_makes_a_workbook():
 
 
 def test_a_list_longer_than_a_sheet_continues_on_further_sheets_and_the_summary_says_so(monkeypatch):
-    monkeypatch.setattr(report, "SHEET_ROWS", 2)
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 2)
     monkeypatch.setattr(list_sheets, "SHEET_ROWS", 2)
     book = open_workbook(wines())
     assert book.sheetnames == [
@@ -294,8 +205,8 @@ def test_a_long_check_is_given_the_lines_it_wraps_to_and_never_runs_over_the_nex
     )
     sheet = book["Summary"]
     row = next(cell.row for cell in sheet["A"] if cell.value == long_check["name"])
-    assert sheet.row_dimensions[row].height == 3 * report.LINE_POINTS  # 120 characters in a 44-wide column
-    assert (sheet.row_dimensions[row + 1].height or report.LINE_POINTS) == report.LINE_POINTS  # one line: the default
+    assert sheet.row_dimensions[row].height == 3 * workbook.LINE_POINTS  # 120 characters in a 44-wide column
+    assert (sheet.row_dimensions[row + 1].height or workbook.LINE_POINTS) == workbook.LINE_POINTS  # one line: the default
 
 
 def test_the_lists_rank_wines_of_equal_revenue_by_product_id_as_the_email_does():
@@ -318,6 +229,6 @@ def test_the_lists_rank_wines_of_equal_revenue_by_product_id_as_the_email_does()
     )
     book = open_workbook(tied)
     listed = [(row[5].value, row[0].value) for row in book["All products"].iter_rows(min_row=2)]
-    assert listed == sorted(listed, key=lambda row: _by_revenue(row[0], row[1]))
-    chart = [row[0].value for row in book["Chart data"].iter_rows(min_row=2, max_row=report.TOP_PRODUCTS + 1)]
-    assert chart == [f"Vin {40 - product_id}" for _, product_id in listed[: report.TOP_PRODUCTS]]
+    assert listed == sorted(listed, key=lambda row: revenue_rank(row[0], row[1]))
+    chart = [row[0].value for row in book["Chart data"].iter_rows(min_row=2, max_row=workbook.TOP_PRODUCTS + 1)]
+    assert chart == [f"Vin {40 - product_id}" for _, product_id in listed[: workbook.TOP_PRODUCTS]]

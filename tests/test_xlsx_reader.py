@@ -9,7 +9,7 @@ import xlsxwriter
 
 from bottleneck.demo import xlsx_bytes
 from bottleneck.errors import InvalidInputError
-from bottleneck.excel import read_table
+from bottleneck.xlsx_reader import read_table
 
 REQUIRED = ["product_id", "id_web"]
 

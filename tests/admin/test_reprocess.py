@@ -1,6 +1,5 @@
-"""bottleneck-admin: status, reprocess and check, run as an operator runs them, on local and S3 lakes."""
+"""bottleneck-admin reprocess: a month run again on purpose, killed at any point and resumed, local and S3."""
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -12,172 +11,11 @@ import uuid
 
 import pytest
 
-from bottleneck import admin, running
-from bottleneck.lake import SOURCES
-from tests.conftest import REPO, free_port
-from tests.months import copy_month, corrected_export, files_under, raw_folder, run, run_month, write_tiny_month
-
-AUGUST = dt.date(2020, 8, 1)
-REPORT_FILES = {
-    "report.xlsx",
-    "premium_wines.csv",
-    "ordinary_wines.csv",
-    "rejected_rows.csv",
-    "quality.json",
-    "email.json",
-    "email.eml",
-}
-ERP_ROW = [1, 1, 10.0, 5, "instock"]
-
-
-def admin_command(args, lake, cwd, env=None, timeout=300):
-    return run(args, lake, cwd, env, command="bottleneck-admin", timeout=timeout)
-
-
-def corrected_erp(data: bytes) -> bytes:
-    """The same ERP export with the first positive price raised by 10.00: a corrected export."""
-    return corrected_export(data, "price", lambda price: price + 10)
-
-
-@pytest.fixture
-def lake(tmp_path, monkeypatch):
-    """A local lake, also the lake of this process (for the pure functions and run markers)."""
-    monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path / "lake"))
-    return tmp_path / "lake"
-
-
-@pytest.fixture
-def live_process():
-    process = subprocess.Popen(["sleep", "120"])
-    yield process
-    process.kill()
-    process.wait()
-
-
-# ------------------------------------------------------------------------------------------------ status
-
-
-def test_status_names_a_done_a_failed_and_a_missing_month_and_exits_1(seed_month, lake, tmp_path):
-    copy_month(seed_month, lake, "2020-08")
-    assert run_month(lake, tmp_path, "2020-08").returncode == 0
-    # 2020-09: two prices for one product, so the quality gate stops it; 2020-10: no export at all.
-    write_tiny_month(
-        lake, [ERP_ROW, [1, 1, 12.0, 5, "instock"]], [["101", 3, "product", "A"]], [[1, "101"]], month="2020-09"
-    )
-    assert run_month(lake, tmp_path, "2020-09").returncode == 7
-    raw_folder(lake, "2020-11")
-    (raw_folder(lake, "2020-11") / "erp.xlsx").write_bytes(b"x")
-
-    result = admin_command(["status"], lake, tmp_path)
-    assert result.returncode == 1, result.stderr
-    lines = {line[:7]: line for line in result.stdout.splitlines()}
-    assert list(lines) == ["2020-08", "2020-09", "2020-10", "2020-11"], "from the lake's first month to its last"
-    assert "done" in lines["2020-08"] and "sha256 recorded: erp,web,liaison" in lines["2020-08"]
-    assert "gate passed" in lines["2020-08"] and "report written" in lines["2020-08"]
-    assert f"email written as .eml" in lines["2020-08"] and "last alert -" in lines["2020-08"]
-    assert "failed" in lines["2020-09"] and "report -" in lines["2020-09"] and "email -" in lines["2020-09"]
-    assert "last alert" in lines["2020-09"] and "QualityReport(month=2020-09)" in lines["2020-09"]
-    assert "missing" in lines["2020-10"] and "raw none" in lines["2020-10"]
-    assert "missing" in lines["2020-11"] and "raw erp (sha256 not recorded)" in lines["2020-11"]
-    assert "3 month(s) neither done nor running: 2020-09, 2020-10, 2020-11" in result.stderr
-
-    machine = admin_command(["status", "--json", "--from", "2020-08", "--to", "2020-09"], lake, tmp_path)
-    statuses = json.loads(machine.stdout)
-    assert [(s["month"], s["state"]) for s in statuses] == [("2020-08", "done"), ("2020-09", "failed")]
-    assert statuses[0]["email"]["transport"] == "eml" and statuses[0]["email"]["at"]
-    assert "QualityGateError" in statuses[1]["last_alert"]["error"]
-    assert admin_command(["status", "--to", "2020-08"], lake, tmp_path).returncode == 0
-
-
-def test_status_shows_the_failing_check_of_a_failed_gate(lake):
-    # The record the quality gate leaves when it stops a month (work/YYYY/MM/quality_failed.json).
-    failed = lake / "work" / "2020" / "08" / "quality_failed.json"
-    failed.parent.mkdir(parents=True)
-    failed.write_text(
-        json.dumps(
-            {
-                "month": "2020-08",
-                "passed": False,
-                "checks": [
-                    {
-                        "name": "product_id unique",
-                        "level": "error",
-                        "status": "failed",
-                        "observed": 2,
-                        "expected": 0,
-                        "detail": "product_id 15298 twice",
-                    },
-                    {"name": "negative stock", "level": "warning", "status": "passed", "observed": 0, "expected": 0},
-                ],
-            }
-        )
-    )
-    status = admin.month_status(AUGUST)
-    assert status["state"] == "failed"
-    assert status["gate"] == {
-        "status": "failed",
-        "failed": ["product_id unique: observed 2, expected 0 (product_id 15298 twice)"],
-    }
-    assert "gate FAILED: product_id unique: observed 2, expected 0" in admin.status_line(status)
-
-
-def test_a_month_whose_figures_a_later_month_made_is_still_waiting(lake):
-    from bottleneck.tasks import MonthFigures
-
-    write_tiny_month(lake, [ERP_ROW], [["101", 3, "product", "A"]], [[1, "101"]])
-    MonthFigures(month=AUGUST).run()  # what the report of 2020-09 does to compare itself with 2020-08
-    assert (lake / "work" / "2020" / "08" / "figures.json").exists()
-    assert admin.month_status(AUGUST)["state"] == "waiting", "the month itself never ran"
-
-
-def test_a_month_with_a_live_run_is_running_and_one_whose_run_died_is_not(lake, live_process):
-    write_tiny_month(lake, [ERP_ROW], [["101", 3, "product", "A"]], [[1, "101"]])
-    assert admin.month_status(AUGUST)["state"] == "waiting"
-    running.mark(AUGUST, {"host": socket.gethostname(), "pid": live_process.pid}, "StagedErp(month=2020-08)")
-    status = admin.month_status(AUGUST)
-    assert status["state"] == "running" and status["runs"] == [f"{socket.gethostname()}:{live_process.pid}"]
-    live_process.kill()
-    live_process.wait()
-    assert admin.month_status(AUGUST)["state"] == "waiting", "a marker of a dead process is no run"
-    # On another machine: alive while refreshed, stale after an hour.
-    running.mark(AUGUST, {"host": "elsewhere", "pid": 1}, "StagedErp(month=2020-08)")
-    now = dt.datetime.now(dt.timezone.utc)
-    assert admin.month_status(AUGUST, now)["state"] == "running"
-    assert admin.month_status(AUGUST, now + dt.timedelta(hours=2))["state"] == "waiting"
-
-
-def test_a_run_leaves_no_marker_once_it_ended(seed_month, lake, tmp_path):
-    copy_month(seed_month, lake)
-    assert run_month(lake, tmp_path).returncode == 0
-    assert sorted(path.name for path in (lake / "locks" / "2020" / "08").iterdir()) == ["email.lock"]
-
-
-def test_a_month_that_ended_is_no_longer_running_while_its_process_goes_on(lake):
-    import luigi
-
-    from bottleneck.demo import synthetic_month
-    from bottleneck.tasks import RunMonth
-
-    for source, data in synthetic_month(AUGUST, products=120, seed=5).items():
-        (raw_folder(lake) / f"{source}.xlsx").write_bytes(data)
-    seen = []
-    record = luigi.Task.event_handler(luigi.Event.START)(lambda task: seen.append(admin.month_status(AUGUST)["state"]))
-    try:
-        assert luigi.build([RunMonth(month=AUGUST)], local_scheduler=True)
-    finally:
-        luigi.Task._event_callbacks[luigi.Task][luigi.Event.START].discard(record)
-    assert "running" in seen[1:], "a task of the month was running: the month was"
-    assert admin.month_status(AUGUST)["state"] == "done", "the month ended, this process (a backfill's) goes on"
-
-
-def test_status_of_a_lake_that_cannot_be_read_exits_9_naming_it(tmp_path, s3_server):
-    result = admin_command(["status"], "s3://no-such-bucket/lake", tmp_path, s3_server.env())
-    assert result.returncode == 9, result.stderr
-    assert "bottleneck-admin status: lake s3://no-such-bucket/lake unusable: " in result.stderr
-    assert "NoSuchBucket" in result.stderr and "Traceback" not in result.stderr
-
-
-# ------------------------------------------------------------------------------------------------ reprocess
+from bottleneck import running
+from bottleneck.layout import SOURCES
+from tests.conftest import REPO
+from tests.months import copy_month, files_under, raw_folder, run_month
+from tests.admin.commands import AUGUST, REPORT_FILES, admin_command, corrected_erp
 
 
 def test_reprocess_refuses_without_a_reason_and_while_the_month_runs(seed_month, lake, tmp_path, live_process):
@@ -354,53 +192,6 @@ def test_reprocess_killed_at_any_point_and_run_again_ends_as_an_uninterrupted_on
                 assert now == data, f"killed after {point} changes: {name} differs from an uninterrupted reprocess"
         assert (lake / "reports" / "2020" / "08" / "email.json").exists()
 
-
-# ------------------------------------------------------------------------------------------------ check
-
-
-def test_check_passes_against_a_reachable_lake_smtp_with_tls_scheduler_and_pushgateway(
-    lake, tmp_path, smtp_server, luigid, pushgateway
-):
-    smtp = smtp_server.get("starttls", login=True)
-    cfg = tmp_path / "luigi.cfg"
-    cfg.write_text(
-        "[smtp]\n"
-        + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options("${SMTP_PASSWORD}").items())
-        + f"[bottleneck]\nsmtp_ca_bundle = {smtp.ca_bundle}\npushgateway = {pushgateway.url}\n"
-        + "[email]\nreceiver = readers@bottleneck.test\n"
-        + luigid.luigi_cfg()
-    )
-    from tests.conftest import SMTP_PASSWORD
-
-    result = admin_command(["check"], lake, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg), "SMTP_PASSWORD": SMTP_PASSWORD})
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout
-    assert f"ok      lake: {lake} reachable, writable" in lines
-    assert f"ok      smtp: localhost:{smtp.port} answers, TLS certificate and host name verified, logged in as" in lines
-    assert f"ok      scheduler: {luigid.url}" in lines.replace("http://127.0.0.1", "http://127.0.0.1")
-    assert f"ok      pushgateway: {pushgateway.url} answers" in lines
-    assert SMTP_PASSWORD not in result.stdout + result.stderr
-    assert not list(lake.glob("locks/*/*/check-*.probe")), "the probe is removed"
-
-
-def test_check_names_what_is_wrong_and_exits_non_zero(tmp_path, smtp_server):
-    smtp = smtp_server.get("starttls")
-    cfg = tmp_path / "luigi.cfg"
-    # No CA bundle: the test server's certificate is not trusted; nothing listens where the scheduler should be.
-    cfg.write_text(
-        "[smtp]\n"
-        + "".join(f"{k} = {v}\n" for k, v in smtp.smtp_options().items())
-        + f"[core]\nscheduler_host = 127.0.0.1\nscheduler_port = {free_port()}\n"
-        + f"[bottleneck]\npushgateway = http://127.0.0.1:{free_port()}\n"
-    )
-    unwritable = tmp_path / "a-file"
-    unwritable.write_text("not a folder")
-    result = admin_command(["check"], unwritable, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg)})
-    assert result.returncode == 9, result.stdout + result.stderr  # the first failed check's code: lake unusable
-    assert f"FAILED  lake: {unwritable}/locks/" in result.stdout and "NotADirectoryError" in result.stdout
-    assert "FAILED  smtp:" in result.stdout and "certificate" in result.stdout
-    assert "FAILED  scheduler: central scheduler http://127.0.0.1:" in result.stdout
-    assert "FAILED  pushgateway:" in result.stdout
 
 
 @pytest.mark.parametrize("point", [5, 19], ids=["copying-the-reports", "clearing-staging-and-work"])

@@ -1,0 +1,5 @@
+"""`python -m bottleneck.admin`: the same as `bottleneck-admin`."""
+
+from bottleneck.admin import main
+
+main()
