@@ -41,7 +41,8 @@ def _start(task):
 @luigi.Task.event_handler(luigi.Event.SUCCESS)
 def _end(task):
     cpu, wall = marks[task.task_id]
-    rows.append([task.task_family, time.process_time() - cpu, time.perf_counter() - wall, peak_mb()])
+    name = task.task_family + (f"({task.source})" if hasattr(task, "source") else "")
+    rows.append([name, time.process_time() - cpu, time.perf_counter() - wall, peak_mb()])
 
 sys.argv = ["luigi"] + sys.argv[1:]
 code = 0

@@ -129,11 +129,11 @@ def test_a_failed_run_fires_for_its_month_until_a_run_succeeds(render_chart, pro
     promtool_test(promtool, tmp_path, spec, series, alerts, "1m")
 
 
-def test_the_readme_gives_a_plain_prometheus_the_chart_s_rules(render_chart):
+def test_the_operations_guide_gives_a_plain_prometheus_the_chart_s_rules(render_chart):
     spec = rules_of(render_chart(sets={"monitoring.prometheusRule.enabled": True})[0])
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "operations.md").read_text()
     block = re.search(r"```yaml\n(# bottleneck-rules\.yml.*?)```", readme, re.S)
-    assert block, "README: the rules for a plain Prometheus, in a ```yaml block starting '# bottleneck-rules.yml'"
+    assert block, "docs/operations.md: the rules for a plain Prometheus, in a ```yaml block starting '# bottleneck-rules.yml'"
     assert yaml.safe_load(block.group(1)) == spec
 
 

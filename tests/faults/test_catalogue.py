@@ -1,4 +1,4 @@
-"""The README's fault catalogue: each fault put into a copy of the real month, run through the whole task tree.
+"""The fault catalogue (docs/quality-gate.md): each fault put into a copy of the real month, run through the whole task tree.
 
 Every faulty month lives in one lake and runs in one `bottleneck-run RangeMonthly` process (a month
 costs ~0.5 s there, against ~2 s for a process of its own); each test then reads its month's outcome
@@ -319,7 +319,7 @@ def reported(outcome: Outcome, products: int, turnover: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# One test a catalogue row (README, "The fault catalogue").
+# One test a catalogue row (docs/quality-gate.md, "The fault catalogue").
 
 
 def test_sku_linked_to_two_products_fails_the_gate_naming_both_liaison_rows(outcomes):
