@@ -165,11 +165,13 @@ MUTANTS = [
     ),
     Mutant(
         "bottleneck/quality.py",
-        """conflicting_duplicates(clean["liaison"], "liaison.xlsx", "id_web", "product_id",""",
-        """conflicting_duplicates(clean["liaison"], "liaison.xlsx", "product_id", "product_id",""",
+        '"liaison.xlsx",\n            "id_web",\n            "product_id",',
+        '"liaison.xlsx",\n            "product_id",\n            "product_id",',
         "one-to-one check of skus keyed on product_id",
     ),
-    Mutant("bottleneck/quality.py", "turnover == expected, f", "True, f", "check cannot fail: turnover"),
+    Mutant(
+        "bottleneck/quality.py", "        turnover == expected,\n", "        True,\n", "check cannot fail: turnover"
+    ),
     Mutant(
         "bottleneck/reference.py",
         "cents = (round(price * 100) for price",
