@@ -10,12 +10,13 @@ pandas reads as "Bottleneck is not installed", and pandas keeps its own numpy co
 
 import gc
 import sys
+from types import FrameType
 
 __version__ = "1.0.0"
 
 
 def _probed_by_pandas() -> bool:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)  # noqa: SLF001 - the importer's frames: who imports this package
     while frame is not None:
         if frame.f_globals.get("__name__") == "pandas.compat._optional":
             return True
@@ -37,25 +38,25 @@ if "pandas" not in sys.modules:
     # let it import pandas while this package is out of sys.modules, so it meets the refusal above.
     _this_package = sys.modules.pop(__name__)
     try:
-        import pandas  # noqa: F401
+        import pandas  # noqa: F401 - imported for its probe, while this package is out of sys.modules
     finally:
         sys.modules[__name__] = _this_package
 
-from bottleneck import config as _config  # noqa: E402
+from bottleneck import config as _config  # noqa: E402 - after the pandas probe guard above
 
 _config.apply_luigi_defaults()
 
-from bottleneck import alerts as _alerts  # noqa: E402
+from bottleneck import alerts as _alerts  # noqa: E402 - after the pandas probe guard above
 
 _alerts.install()  # before Luigi forks workers, so that every failure of the run is seen
 
-from bottleneck import metrics as _metrics  # noqa: E402
-from bottleneck import running as _running  # noqa: E402
+from bottleneck import metrics as _metrics  # noqa: E402 - after the pandas probe guard above
+from bottleneck import running as _running  # noqa: E402 - after the pandas probe guard above
 
 _metrics.install()
 _running.install()
 
-from bottleneck.tasks import (  # noqa: E402,F401
+from bottleneck.tasks import (  # noqa: E402 - after the pandas probe guard above
     CheckedDeliverables,
     ClassifiedWines,
     MonthEmail,
@@ -68,6 +69,20 @@ from bottleneck.tasks import (  # noqa: E402,F401
     RunMonth,
     StagedExport,
 )
+
+__all__ = [
+    "CheckedDeliverables",
+    "ClassifiedWines",
+    "MonthEmail",
+    "MonthFigures",
+    "MonthReport",
+    "QualityReport",
+    "RawExport",
+    "RawManifest",
+    "ReconciledProducts",
+    "RunMonth",
+    "StagedExport",
+]
 
 gc.freeze()
 if _collecting:

@@ -11,19 +11,24 @@ import json
 import logging
 import multiprocessing
 import threading
+from typing import TYPE_CHECKING, Any
 
 import luigi
 import luigi.configuration
 
 from bottleneck import config, lake, mail, quality
 
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import SynchronizedArray
+
 logger = logging.getLogger(f"luigi-interface.{__name__}")
 
 LOG_LINES = 15
 MONTHS_REMEMBERED = 1200  # one slot a month: a century of backfill in one process
 
-_recent: collections.deque = collections.deque(maxlen=LOG_LINES)
-_alerted = None  # months (as YYYYMM) already alerted, in memory shared with forked Luigi workers
+_recent: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
+# Months (as YYYYMM) already alerted, in memory shared with forked Luigi workers.
+_alerted: "SynchronizedArray[int] | None" = None
 _install_lock = threading.Lock()
 
 
@@ -33,7 +38,7 @@ class RecentLines(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             _recent.append(self.format(record))
-        except Exception:  # a log line that cannot be formatted must not break the run
+        except Exception:  # noqa: BLE001 - a log line that cannot be formatted must not break the run
             self.handleError(record)
 
 
@@ -76,7 +81,7 @@ def _first_alert(month: dt.date) -> bool:
     if _alerted is None:
         return True
     with _alerted.get_lock():
-        for i, value in enumerate(_alerted):
+        for i, value in enumerate(_alerted[:]):
             if value == key:
                 return False
             if value == 0:
@@ -90,12 +95,12 @@ def receivers() -> list[str]:
     return mail.addresses(config.settings().alert_receivers) or mail.report_receivers()
 
 
-def _month_of(task) -> dt.date:
+def _month_of(task: luigi.Task) -> dt.date:
     month = getattr(task, "month", None)
     return month if isinstance(month, dt.date) else config.current_month()
 
 
-def _on_failure(task, error) -> None:
+def _on_failure(task: luigi.Task, error: BaseException | str) -> None:
     # Luigi logs and swallows what a handler raises; this one also must not hide the task's own failure.
     month = _month_of(task)
     try:
@@ -108,7 +113,7 @@ def _on_failure(task, error) -> None:
         logger.error("failure alert for %s not delivered: %s", f"{month:%Y-%m}", text)
 
 
-def error_text(error) -> str:
+def error_text(error: BaseException | str) -> str:
     if isinstance(error, BaseException):
         # A failed gate carries its whole check table, which operators need more than its first line.
         checks = getattr(error, "checks", None)
@@ -117,7 +122,7 @@ def error_text(error) -> str:
     return str(error)
 
 
-def send_alert(task, error, month: dt.date) -> dict:
+def send_alert(task: luigi.Task, error: BaseException | str, month: dt.date) -> dict[str, Any]:
     settings = mail.smtp_settings()
     operators = receivers()
     lines = [line for record in list(_recent) for line in record.splitlines()][-3 * LOG_LINES :]
@@ -132,7 +137,7 @@ def send_alert(task, error, month: dt.date) -> dict:
     if settings.host and not operators:
         logger.error("failure of %s not alerted: set [bottleneck] alert_receivers", task)
         return {}
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     record = mail.deliver(message, operators, month, "alert_eml", settings, stamp=stamp)
     try:
         # What `bottleneck-admin status` shows as the month's last alert, sent or written as .eml.

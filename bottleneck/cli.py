@@ -26,10 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     if "--module" not in argv and not any(arg.startswith("--module=") for arg in argv):
         argv = ["--module", "bottleneck", *argv]
     argv = with_reachable_scheduler(argv)
-    typed_failures = []
+    typed_failures: list[PipelineError] = []
 
     @luigi.Task.event_handler(luigi.Event.FAILURE)
-    def remember(task, exception):
+    def remember(task: luigi.Task, exception: BaseException) -> None:
         if isinstance(exception, PipelineError):
             typed_failures.append(exception)
 
@@ -47,11 +47,14 @@ def central_scheduler(argv: list[str]) -> tuple[str | None, bool]:
     to fall back to the local one when it is down; both as Luigi reads them, config and flags."""
     try:
         # Parsed as Luigi will parse it; a usage error is left for Luigi itself to report, once.
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-            with luigi.cmdline_parser.CmdlineParser.global_instance(argv):
-                core = luigi.interface.core()
-                fallback = config.settings().scheduler_fallback
-    except (Exception, SystemExit):
+        with (
+            contextlib.redirect_stderr(io.StringIO()),
+            contextlib.redirect_stdout(io.StringIO()),
+            luigi.cmdline_parser.CmdlineParser.global_instance(argv),
+        ):
+            core = luigi.interface.core()
+            fallback = config.settings().scheduler_fallback
+    except (Exception, SystemExit):  # noqa: BLE001 - any error in the arguments is Luigi's to report, as it runs
         return None, False
     if core.local_scheduler or core.help or core.help_all:
         return None, fallback

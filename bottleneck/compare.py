@@ -1,6 +1,7 @@
 """Month over month: a month's headline figures, its changes against the month before, a year of figures."""
 
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -25,7 +26,7 @@ def turnover(wines: pd.DataFrame) -> Decimal:
     return sum((Decimal(f"{revenue:.2f}") for revenue in wines["revenue"]), Decimal(0)).quantize(CENTS)
 
 
-def month_figures(month: str, wines: pd.DataFrame) -> dict:
+def month_figures(month: str, wines: pd.DataFrame) -> dict[str, Any]:
     """The headline figures of one month's classified wines."""
     premium = int((wines["category"] == PREMIUM).sum())
     return {
@@ -38,7 +39,7 @@ def month_figures(month: str, wines: pd.DataFrame) -> dict:
     }
 
 
-def headline(current: dict, previous: dict | None) -> list[dict]:
+def headline(current: dict[str, Any], previous: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Each headline figure with the previous month's value, the change and the change in % (None without one)."""
     rows = []
     for figure, label in HEADLINE.items():
@@ -59,12 +60,14 @@ def headline(current: dict, previous: dict | None) -> list[dict]:
     return rows
 
 
-def _exact(value) -> Decimal:
+def _exact(value: float) -> Decimal:
     return Decimal(str(value))
 
 
-def _plain(value: Decimal):
-    return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+def _plain(value: Decimal) -> int | float:
+    exponent = value.as_tuple().exponent
+    whole = value == value.to_integral_value() and isinstance(exponent, int) and exponent >= 0
+    return int(value) if whole else float(value)
 
 
 def changes(current: pd.DataFrame, previous: pd.DataFrame | None, movers: int = TOP_MOVERS) -> pd.DataFrame:
@@ -81,14 +84,21 @@ def changes(current: pd.DataFrame, previous: pd.DataFrame | None, movers: int = 
     both = current[columns].merge(
         previous[columns], on="product_id", how="outer", suffixes=("", "_before"), indicator=True
     )
-    rows = []
+    rows: list[tuple[object, ...]] = []
 
-    def add(kind, table, before, after, name="post_title", sku="sku"):
+    def add(
+        kind: str,
+        table: pd.DataFrame,
+        before: str | None,
+        after: str | None,
+        name: str = "post_title",
+        sku: str = "sku",
+    ) -> None:
         for row in table.itertuples(index=False):
             rows.append(
                 (
                     kind,
-                    int(row.product_id),
+                    int(row.product_id),  # type: ignore[arg-type]  # the merge key: a whole number, never empty
                     getattr(row, sku),
                     getattr(row, name),
                     _value(getattr(row, before)) if before else "",
@@ -123,17 +133,17 @@ def changes(current: pd.DataFrame, previous: pd.DataFrame | None, movers: int = 
     )
 
 
-def _value(value):
+def _value(value: object) -> object:
     return round(float(value), 2) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
-def change_counts(table: pd.DataFrame) -> dict:
+def change_counts(table: pd.DataFrame) -> dict[str, int]:
     """How many rows of each kind, in CHANGE_KINDS order, kinds without a row left out."""
     counts = table["change"].value_counts()
     return {kind: int(counts[kind]) for kind in CHANGE_KINDS if kind in counts}
 
 
-def comparison(current: dict, earlier: list[dict]) -> dict:
+def comparison(current: dict[str, Any], earlier: list[dict[str, Any]]) -> dict[str, Any]:
     """quality.json's month-over-month keys, from this month's figures and the earlier months' records.
 
     `earlier` holds the records of the months before, oldest first, the last one the previous month:

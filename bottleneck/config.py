@@ -4,6 +4,7 @@ import configparser
 import datetime as dt
 import functools
 import os
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import luigi
@@ -77,7 +78,9 @@ def settings() -> bottleneck:
 
 
 @functools.lru_cache(maxsize=8)
-def _settings_of(config: int, section: tuple, command_line) -> bottleneck:
+def _settings_of(
+    config: int, section: tuple[tuple[str, str], ...], command_line: luigi.cmdline_parser.CmdlineParser | None
+) -> bottleneck:
     return bottleneck()
 
 
@@ -86,7 +89,7 @@ def _settings_of(config: int, section: tuple, command_line) -> bottleneck:
 RESULT_SETTINGS = ("premium_zscore",)
 
 
-def result_settings() -> dict:
+def result_settings() -> dict[str, Any]:
     current = settings()
     return {name: getattr(current, name) for name in RESULT_SETTINGS}
 
@@ -123,7 +126,7 @@ def luigi_defaults() -> dict[str, dict[str, str]]:
 def apply_luigi_defaults() -> None:
     # Imported here rather than autoloaded by Luigi, which is deprecated: registers RangeMonthly,
     # so that `bottleneck-run RangeMonthly --of RunMonth --start YYYY-MM --stop YYYY-MM` backfills.
-    import luigi.tools.range  # noqa: F401
+    import luigi.tools.range
 
     config = luigi.configuration.get_config()
     for section, defaults in luigi_defaults().items():

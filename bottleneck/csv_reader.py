@@ -15,13 +15,13 @@ def csv_columns(data: bytes, names: tuple[str, ...]) -> dict[str, list[str]]:
     if missing:
         raise ValueError(f"no column {', '.join(missing)} in the header {header}")
     positions = [header.index(name) for name in names]
-    columns = [[] for _ in names]
+    columns: list[list[str]] = [[] for _ in names]
     for number, row in enumerate(rows, start=2):
         if len(row) != len(header):
             raise ValueError(f"row {number} has {len(row)} fields, the header {len(header)}")
-        for column, position in zip(columns, positions):
+        for column, position in zip(columns, positions, strict=True):
             column.append(row[position])
-    return dict(zip(names, columns))
+    return dict(zip(names, columns, strict=True))
 
 
 def csv_rows(data: bytes) -> list[dict[str, str]]:

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import fastexcel
 
-from bottleneck.quality import ERROR, Check
 from bottleneck.csv_reader import csv_columns
-from bottleneck.tables import connection
+from bottleneck.quality import ERROR, Check
+from bottleneck.tables import registered
 
 CENTS = Decimal("0.01")
 SUMMARY_FIGURES = {
@@ -25,15 +25,16 @@ def _columns(files: dict[str, bytes], name: str, columns: tuple[str, ...]) -> di
         raise ValueError(f"{name}: {error}") from None
 
 
-def _summary_figures(workbook: bytes) -> dict:
+def _summary_figures(workbook: bytes) -> dict[str, int | Decimal]:
     """The figures of the workbook's Summary sheet, by the labels of its first column, as exact decimals
     (a count as an int): each cell read as the text of the number it stores, by another reader than the writer."""
     summary = fastexcel.read_excel(workbook).load_sheet(
         "Summary", header_row=None, use_columns=[0, 1], dtypes={0: "string", 1: "string"}, schema_sample_rows=None
     )
     # DuckDB reads the Arrow columns fastexcel exposes (the PyCapsule interface): no pyarrow needed.
-    rows = connection().execute("SELECT * FROM summary").fetchall()
-    figures = {}
+    with registered("summary", summary) as database:
+        rows = database.execute("SELECT * FROM summary").fetchall()
+    figures: dict[str, int | Decimal] = {}
     for label, value in rows:
         if label in SUMMARY_FIGURES and value is not None:
             number = Decimal(value)
@@ -41,7 +42,7 @@ def _summary_figures(workbook: bytes) -> dict:
     return figures
 
 
-def _agrees(name: str, observed, expected) -> Check:
+def _agrees(name: str, observed: object, expected: object) -> Check:
     return Check(
         name,
         ERROR,
@@ -52,7 +53,7 @@ def _agrees(name: str, observed, expected) -> Check:
     )
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     return f"{value:.2f}" if isinstance(value, Decimal) else value
 
 

@@ -48,6 +48,7 @@ WEB_COLUMNS = [
 ]
 ERP_COLUMNS = ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"]
 LIAISON_COLUMNS = ["product_id", "id_web"]
+Cell = str | float | dt.datetime | None  # a cell of an export, None where it is empty
 ESTATES = [
     "Château du Couvent",
     "Domaine des Tourelles",
@@ -87,7 +88,9 @@ WINES = [
 def synthetic_month(month: dt.date, products: int = 800, seed: int | None = None) -> dict[str, bytes]:
     """The three raw exports of a made-up month, as xlsx bytes, reproducible for a given seed."""
     rng = random.Random(seed if seed is not None else month.toordinal())
-    erp, liaison, web = [], [], []
+    erp: list[list[Cell]] = []
+    liaison: list[list[Cell]] = []
+    web: list[list[Cell]] = []
     for index in range(products):
         product_id = 3800 + index
         price = round(rng.lognormvariate(3.1, 0.55), 1)
@@ -104,8 +107,8 @@ def synthetic_month(month: dt.date, products: int = 800, seed: int | None = None
         web.append(_web_row(sku, title, None, "attachment", month, rng))
     for position in (5, 17):  # negative prices, never on the web
         erp[position][2] = -round(rng.uniform(1, 9), 0)
-        sku, liaison[position][1] = liaison[position][1], None
-        web[:] = [row for row in web if row[0] is None or str(row[0]).split(".")[0] != sku]
+        unsold, liaison[position][1] = liaison[position][1], None
+        web[:] = [row for row in web if row[0] is None or str(row[0]).split(".")[0] != unsold]
     erp[40][3], erp[41][3] = -4, -1  # negative stock
     web.extend([_web_row(None, f"{rng.choice(ESTATES)} Cuvée sans sku", 2.0, "product", month, rng) for _ in range(2)])
     web.extend([[None] * len(WEB_COLUMNS) for _ in range(80)])  # empty rows
@@ -119,7 +122,9 @@ def synthetic_month(month: dt.date, products: int = 800, seed: int | None = None
     }
 
 
-def _web_row(sku, title, sales, post_type, month, rng) -> list:
+def _web_row(
+    sku: str | None, title: str, sales: float | None, post_type: str, month: dt.date, rng: random.Random
+) -> list[Cell]:
     posted = dt.datetime(2018, 1, 1) + dt.timedelta(minutes=rng.randint(0, 900_000))
     modified = dt.datetime(month.year, month.month, rng.randint(1, 28), rng.randint(8, 20), rng.randint(0, 59))
     slug = (title or "").lower().replace(" ", "-")
@@ -159,7 +164,7 @@ def _web_row(sku, title, sales, post_type, month, rng) -> list:
     ]
 
 
-def xlsx_bytes(columns: list[str], rows: list[list]) -> bytes:
+def xlsx_bytes(columns: list[str], rows: list[list[Cell]]) -> bytes:
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}

@@ -7,6 +7,7 @@ and gate as the month's own tasks.
 
 import datetime as dt
 import json
+from typing import Any
 
 import luigi
 import pandas as pd
@@ -27,16 +28,19 @@ def no_exports(label: str) -> str:
     return f"{label}: no raw exports in the lake"
 
 
-def figures_from_raw(label: str, raw: dict[str, bytes | None], settings) -> tuple[dict, pd.DataFrame]:
+def figures_from_raw(
+    label: str, raw: dict[str, bytes | None], settings: config.bottleneck
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """The month's headline figures and classified wines; a PipelineError says why there are none."""
     if all(data is None for data in raw.values()):
         raise MissingSourceError(no_exports(label))
     unusable = [f"{'missing' if data is None else 'empty'} {source}.xlsx" for source, data in raw.items() if not data]
     if unusable:
         raise MissingSourceError(f"{label}: raw exports not ready: {'; '.join(unusable)}")
+    exports = {source: data for source, data in raw.items() if data}  # all of them: none is missing or empty
     staged = {
         source: staged_table(source, data, f"{label} {source}.xlsx", settings.max_file_mb, settings.max_unpacked_mb)
-        for source, data in raw.items()
+        for source, data in exports.items()
     }
     result = reconciled(staged)
     wines = classified_wines(result.products, settings.premium_zscore)
@@ -48,7 +52,7 @@ def figures_from_raw(label: str, raw: dict[str, bytes | None], settings) -> tupl
     return month_figures(label, wines), wines
 
 
-def made_from(month: dt.date) -> dict:
+def made_from(month: dt.date) -> dict[str, Any]:
     """What a month's figures are made from, told without reading an export: the size and version the lake
     gives each raw export (None where absent) and the settings that change results."""
     files = {source: lake.target(month, f"raw_{source}") for source in layout.SOURCES}
@@ -62,14 +66,14 @@ def raw_exports(month: dt.date) -> dict[str, bytes | None]:
     return {source: lake.read_bytes(file) if lake.exists(file) else None for source, file in files.items()}
 
 
-def figures_of_month(month: dt.date) -> tuple[dict, pd.DataFrame | None]:
+def figures_of_month(month: dt.date) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """The MonthFigures record of a month (its figures, or the reason there are none) and its classified wines.
 
     A month that cannot be processed is a recorded reason, never a failure; only a lake that cannot be
     used fails (LakeError), as it would fail any task."""
     label = f"{month:%Y-%m}"
     sources = made_from(month)
-    record: dict = {"month": label, "made_from": sources, "figures": None, "reason": None}
+    record: dict[str, Any] = {"month": label, "made_from": sources, "figures": None, "reason": None}
     wines = None
     try:
         settings = config.settings()
@@ -93,7 +97,7 @@ def is_current(month: dt.date, figures: luigi.target.FileSystemTarget) -> bool:
     return json.loads(lake.read_text(figures))["made_from"] == now
 
 
-def figures_record(month: dt.date, figures: luigi.target.FileSystemTarget) -> dict:
+def figures_record(month: dt.date, figures: luigi.target.FileSystemTarget) -> dict[str, Any]:
     """The MonthFigures record of a month; a month without any export has none, and is a gap."""
     if lake.exists(figures):
         return json.loads(lake.read_text(figures))

@@ -71,14 +71,18 @@ def input_changes(month: dt.date, hashed: bool) -> list[str]:
         if not recorded_files or not lake.exists(raw):
             continue
         now = lake.stat(raw)
-        if all(entry.get("version") == now.version and entry["bytes"] == now.bytes for entry in recorded_files.values()):
+        if all(
+            entry.get("version") == now.version and entry["bytes"] == now.bytes for entry in recorded_files.values()
+        ):
             continue
         if not hashed:
             replaced.append(raw.path)
             continue
         actual = lake.sha256(raw)
         if {entry["sha256"] for entry in recorded_files.values()} != {actual}:
-            replaced.append(f"{raw.path} is now sha256 {actual[:16]}..., not as recorded in {', '.join(recorded_files)}")
+            replaced.append(
+                f"{raw.path} is now sha256 {actual[:16]}..., not as recorded in {', '.join(recorded_files)}"
+            )
     if replaced:
         changes.append(
             f"raw export replaced after the month was processed: {'; '.join(replaced)}; rule 'raw exports are "

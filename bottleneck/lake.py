@@ -9,7 +9,8 @@ import functools
 import hashlib
 import json
 import os
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 import backoff
 import botocore.exceptions
@@ -19,12 +20,19 @@ import luigi.format
 from bottleneck import config, layout
 from bottleneck.errors import LakeError
 
-def s3_client():
+if TYPE_CHECKING:
+    from luigi.contrib.s3 import S3Client, S3Target
+
+Arguments = ParamSpec("Arguments")
+Result = TypeVar("Result")
+
+
+def s3_client() -> "S3Client":
     return _s3_client_of_process(os.getpid())
 
 
-@functools.lru_cache(maxsize=None)
-def _s3_client_of_process(pid: int):
+@functools.cache
+def _s3_client_of_process(pid: int) -> "S3Client":
     # Credentials come from boto3's own chain (environment, web identity, instance role), and boto3
     # reads AWS_ENDPOINT_URL itself; one client a process, since forked workers must not share one.
     from luigi.contrib.s3 import S3Client  # boto3, imported only for an s3:// lake (0.1 s a run)
@@ -54,7 +62,7 @@ def _is_permanent(error: Exception) -> bool:
     return not isinstance(error, TRANSIENT)
 
 
-def _retried(function):
+def _retried(function: Callable[Arguments, Result]) -> Callable[Arguments, Result]:
     retried = backoff.on_exception(
         backoff.expo,
         (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, *TRANSIENT),
@@ -64,7 +72,7 @@ def _retried(function):
     )(function)
 
     @functools.wraps(function)
-    def call(*args, **kwargs):
+    def call(*args: Arguments.args, **kwargs: Arguments.kwargs) -> Result:
         try:
             return retried(*args, **kwargs)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, *TRANSIENT) as error:
@@ -161,7 +169,7 @@ def exists(file: luigi.target.FileSystemTarget) -> bool:
 
 
 @functools.cache
-def _retried_s3_target() -> type:
+def _retried_s3_target() -> "type[S3Target]":
     from luigi.contrib.s3 import S3Target  # boto3, imported only for an s3:// lake (0.1 s a run)
 
     class RetriedS3Target(S3Target):

@@ -3,15 +3,19 @@
 import contextlib
 import functools
 import zipfile
+from collections.abc import Iterator
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
 import xlsxwriter.workbook
 from isal import isal_zlib
+from pandas.api.extensions import ExtensionDtype
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from bottleneck.tables import connection
+from bottleneck.tables import registered
 
 SHEET_ROWS = 1_048_575  # Excel's 1,048,576 rows a sheet, less the header
 MAX_TEXT = 32_767  # characters a cell holds in Excel (xlsxwriter cuts longer text as well)
@@ -39,7 +43,7 @@ class ListWorkbook(xlsxwriter.Workbook):
 
 
 @contextlib.contextmanager
-def _replaced(module, **names):
+def _replaced(module: ModuleType, **names: object) -> Iterator[None]:
     """The module's `names` replaced while the context lasts (unittest.mock.patch.multiple would do it,
     but importing it imports asyncio: 0.08 s more a run)."""
     saved = {name: getattr(module, name) for name in names}
@@ -63,21 +67,23 @@ class ListSheet(Worksheet):
     without one of its own; empty cells are left out.
     """
 
-    rows = None  # the table to list: numbers, plain texts, and shared-string indexes of the other texts
-    titles: list = []
-    text_columns: set = set()
+    # The table to list: numbers, plain texts, and shared-string indexes of the other texts.
+    rows: pd.DataFrame | None = None
+    dim_rowmax: int  # xlsxwriter's last row of the sheet
+    titles: tuple[str, ...] = ()
+    text_columns: frozenset[int] = frozenset()
 
-    def list_table(self, table: pd.DataFrame, titles: list[str], header_format) -> None:
+    def list_table(self, table: pd.DataFrame, titles: list[str], header_format: Format) -> None:
         """Lists the table under a header of `titles` (one a column); the sheet must hold it."""
         if len(table) > SHEET_ROWS:
             raise ValueError(f"{len(table):,} rows do not fit a sheet ({SHEET_ROWS:,} at most)")
-        self.titles = titles
+        self.titles = tuple(titles)
         for index, title in enumerate(titles):
             self.write_string(0, index, title, header_format)
         cells = [table.iloc[:, index].reset_index(drop=True) for index in range(len(titles))]
-        self.text_columns = {index for index, column in enumerate(cells) if not _is_number(column.dtype)}
+        self.text_columns = frozenset(index for index, column in enumerate(cells) if not _is_number(column.dtype))
         plain = _plain_texts({index: cells[index] for index in self.text_columns})
-        columns = {}
+        columns: dict[str, pd.Series] = {}
         for index, column in enumerate(cells):
             if index in self.text_columns:
                 columns[f"c{index}"], columns[f"s{index}"] = self._texts(column, plain[index])
@@ -85,8 +91,9 @@ class ListSheet(Worksheet):
                 columns[f"c{index}"] = column.astype("Int64")
             else:
                 columns[f"c{index}"] = column.astype("float64")  # NaN and infinities: empty cells
-        self.rows = pd.DataFrame(columns)
-        self.rows.insert(0, "excel_row", np.arange(2, len(table) + 2))
+        rows = pd.DataFrame(columns)
+        rows.insert(0, "excel_row", np.arange(2, len(table) + 2))
+        self.rows = rows
         self._check_dimensions(len(table), len(titles) - 1)
 
     def _texts(self, column: pd.Series, plain: np.ndarray) -> tuple[pd.Series, pd.Series]:
@@ -97,7 +104,13 @@ class ListSheet(Worksheet):
         """
         codes, others = pd.factorize(column.where(~plain), use_na_sentinel=True)
         strings = self.str_table
-        indexes = np.array([strings._get_shared_string_index(str(other)[:MAX_TEXT]) for other in others], dtype="int64")
+        indexes = np.array(
+            [
+                strings._get_shared_string_index(str(other)[:MAX_TEXT])  # noqa: SLF001 - xlsxwriter's shared strings, one call a distinct text
+                for other in others
+            ],
+            dtype="int64",
+        )
         strings.count += int((codes >= 0).sum()) - len(others)  # the table counts every use, not only the first
         shared = pd.Series(pd.array(indexes[codes] if len(others) else np.zeros(len(codes), "int64"), dtype="Int64"))
         return column.astype(object).where(plain, None), shared.mask(codes < 0)
@@ -107,33 +120,30 @@ class ListSheet(Worksheet):
             super()._write_sheet_data()
             return
         self._xml_start_tag("sheetData")
-        header, self.dim_rowmax = self.dim_rowmax, 0
+        header = self.dim_rowmax
+        self.dim_rowmax = 0
         try:
             self._write_rows()  # the header, written by xlsxwriter
         finally:
             self.dim_rowmax = header
-        for chunk in self._body():
+        for chunk in self._body(self.rows):
             self.fh.write(chunk)
         self._xml_end_tag("sheetData")
 
-    def _body(self):
-        if self.rows.empty:
+    def _body(self, table: pd.DataFrame) -> Iterator[str]:
+        if table.empty:
             return
         # One concat() a row: a chain of || copies the row made so far at each link (a third of the
         # rendering). Every cell's SQL gives a text, never NULL, which concat() would leave out.
-        cells = ", ".join(self._cell_sql(index) for index in range(len(self.titles)))
-        database = connection()
-        database.register("list_rows", self.rows)
-        try:
+        cells = ", ".join(self._cell_sql(table, index) for index in range(len(self.titles)))
+        with registered("list_rows", table) as database:
             rows = database.execute(
                 f"""SELECT concat('<row r="', excel_row, '">', {cells}, '</row>') FROM list_rows ORDER BY excel_row"""
             )
             while chunk := rows.fetchmany(ROWS_A_CHUNK):
                 yield "".join(row for (row,) in chunk)
-        finally:
-            database.unregister("list_rows")
 
-    def _cell_sql(self, index: int) -> str:
+    def _cell_sql(self, table: pd.DataFrame, index: int) -> str:
         """SQL for the XML of one cell of a row: a number, a text, or an empty cell in its column's format.
 
         Every cell of a row is written, the empty ones too, so that none needs its reference (r="C2"),
@@ -141,7 +151,8 @@ class ListSheet(Worksheet):
         XML less to render and to deflate.
         """
         info = self.col_info.get(index)
-        style = "" if info is None or info.column_format is None else f' s="{info.column_format._get_xf_index()}"'
+        column_format = None if info is None else info.column_format
+        style = "" if column_format is None else f' s="{column_format._get_xf_index()}"'  # noqa: SLF001 - its index in the styles
         start, empty = f"'<c{style}", f"'<c{style}/>'"
         value = f"c{index}"
         if index in self.text_columns:
@@ -152,7 +163,7 @@ class ListSheet(Worksheet):
             )
         present = (
             f"coalesce(isfinite({value}), false)"
-            if pd.api.types.is_float_dtype(self.rows[value].dtype)
+            if pd.api.types.is_float_dtype(table[value].dtype)
             else f"{value} IS NOT NULL"
         )
         return f"CASE WHEN {present} THEN {start}><v>' || CAST({value} AS VARCHAR) || '</v></c>' ELSE {empty} END"
@@ -163,22 +174,16 @@ def _plain_texts(columns: dict[int, pd.Series]) -> dict[int, np.ndarray]:
     by column index; one query for all the columns of a sheet."""
     if not columns:
         return {}
-    texts_frame = pd.DataFrame({f"t{index}": column for index, column in columns.items()})
-    plain = (
-        connection()
-        .execute(
-            "SELECT "
-            + ", ".join(
-                f"coalesce(regexp_full_match(CAST(t{index} AS VARCHAR), '{PLAIN_TEXT}') AND length(t{index}) <= {MAX_TEXT}, "
-                f"false) AS t{index}"
-                for index in columns
-            )
-            + " FROM texts_frame"
-        )
-        .fetchnumpy()
+    texts = pd.DataFrame({f"t{index}": column for index, column in columns.items()})
+    tests = ", ".join(
+        f"coalesce(regexp_full_match(CAST(t{index} AS VARCHAR), '{PLAIN_TEXT}') "
+        f"AND length(t{index}) <= {MAX_TEXT}, false) AS t{index}"
+        for index in columns
     )
-    return {index: plain[f"t{index}"].astype(bool) for index in columns}
+    with registered("texts_frame", texts) as database:
+        plain = database.execute(f"SELECT {tests} FROM texts_frame").fetchnumpy()
+    return {index: np.asarray(plain[f"t{index}"]).astype(bool) for index in columns}
 
 
-def _is_number(dtype) -> bool:
+def _is_number(dtype: np.dtype | ExtensionDtype) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)

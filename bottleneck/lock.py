@@ -23,6 +23,8 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import botocore.exceptions
 
@@ -38,16 +40,16 @@ STALE_SECONDS = 3600.0
 POLL_SECONDS = 1.0
 
 
-class LockTimeout(PipelineError):
+class LockTimeout(PipelineError):  # noqa: N818 - a public name, caught by callers
     """Another run held the month's lock for longer than this run would wait."""
 
     exit_code = 1
 
 
-def _owner() -> dict:
+def _owner() -> dict[str, str]:
     return {
         "owner": f"{socket.gethostname()}:{os.getpid()}",
-        "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "token": uuid.uuid4().hex,
     }
 
@@ -59,10 +61,10 @@ def month_lock(
     wait_seconds: float = WAIT_SECONDS,
     stale_seconds: float = STALE_SECONDS,
     poll_seconds: float = POLL_SECONDS,
-):
+) -> Iterator[None]:
     """Holds the lake lock `locks/YYYY/MM/<name>.lock` for the body of the `with`."""
     where = layout.location(month, "lock", name=name)
-    holder = _S3Lock(where, stale_seconds) if where.startswith("s3://") else _LocalLock(where)
+    holder: _S3Lock | _LocalLock = _S3Lock(where, stale_seconds) if where.startswith("s3://") else _LocalLock(where)
     deadline = time.monotonic() + wait_seconds
     waited = False
     while not holder.acquire():
@@ -85,9 +87,9 @@ def month_lock(
 
 
 class _LocalLock:
-    def __init__(self, path: str):
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.fd = None
+        self.fd: int | None = None
 
     def acquire(self) -> bool:
         import fcntl
@@ -107,6 +109,8 @@ class _LocalLock:
     def release(self) -> None:
         import fcntl
 
+        if self.fd is None:
+            raise RuntimeError(f"{self.path}: released without being held")
         # The file stays: unlinking it would let a waiter lock a name that a newcomer has just re-created.
         os.ftruncate(self.fd, 0)
         fcntl.flock(self.fd, fcntl.LOCK_UN)
@@ -122,13 +126,13 @@ class _LocalLock:
 
 
 class _S3Lock:
-    def __init__(self, url: str, stale_seconds: float):
+    def __init__(self, url: str, stale_seconds: float) -> None:
         client = lake.s3_client()
-        self.bucket, self.key = client._path_to_bucket_and_key(url)
+        self.bucket, self.key = client._path_to_bucket_and_key(url)  # noqa: SLF001 - Luigi's own split of an s3:// URL
         self.s3 = client.s3.meta.client
         self.stale_seconds = stale_seconds
-        self.etag = None
-        self.seen = {}
+        self.etag: str | None = None
+        self.seen: dict[str, Any] = {}
 
     def acquire(self) -> bool:
         try:
@@ -159,7 +163,7 @@ class _S3Lock:
             self.seen = json.loads(head["Body"].read() or b"{}")
         except ValueError:
             self.seen = {}
-        age = (dt.datetime.now(dt.timezone.utc) - head["LastModified"]).total_seconds()
+        age = (dt.datetime.now(dt.UTC) - head["LastModified"]).total_seconds()
         if age <= self.stale_seconds:
             return
         logger.warning(
@@ -181,6 +185,8 @@ class _S3Lock:
                 raise
 
     def release(self) -> None:
+        if self.etag is None:
+            raise RuntimeError(f"s3://{self.bucket}/{self.key}: released without being held")
         self._delete(self.etag)
         self.etag = None
 

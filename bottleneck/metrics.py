@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from typing import Any
 
 import luigi
 
@@ -37,13 +38,13 @@ METRICS = {
     "bottleneck_quality_warnings": "Warning-level quality checks that failed in the month's gate.",
 }
 
-_started: dict = {}  # month -> time its first task started in this process
+_started: dict[dt.date, float] = {}  # month -> time its first task started in this process
 _process_started = time.time()
 _installed = False
 _install_lock = threading.Lock()
 
 
-def success_samples(quality: dict, duration: float, now: float) -> dict[str, float]:
+def success_samples(quality: dict[str, Any], duration: float, now: float) -> dict[str, float]:
     """The metrics of a month that ran to the end, from its quality.json."""
     warnings = [check for check in quality.get("checks", []) if check.get("status") == "warning"]
     return {
@@ -60,9 +61,9 @@ def success_samples(quality: dict, duration: float, now: float) -> dict[str, flo
     }
 
 
-def failure_samples(error, duration: float, now: float) -> dict[str, float]:
+def failure_samples(error: BaseException | str, duration: float, now: float) -> dict[str, float]:
     """The metrics of a month whose run failed with `error` (an exception, or Luigi's text)."""
-    samples = {
+    samples: dict[str, float] = {
         "bottleneck_last_failure_timestamp_seconds": now,
         "bottleneck_run_success": 0,
         "bottleneck_run_exit_code": error.exit_code if isinstance(error, PipelineError) else 1,
@@ -110,7 +111,7 @@ def install() -> None:
             luigi.Task.event_handler(event)(_on_failure)
 
 
-def _month(task) -> dt.date | None:
+def _month(task: luigi.Task) -> dt.date | None:
     month = getattr(task, "month", None)
     return month if isinstance(month, dt.date) else None
 
@@ -119,13 +120,13 @@ def _duration(month: dt.date, now: float) -> float:
     return now - _started.get(month, _process_started)
 
 
-def _on_start(task) -> None:
+def _on_start(task: luigi.Task) -> None:
     month = _month(task)
     if month is not None:
         _started.setdefault(month, time.time())
 
 
-def _on_success(task) -> None:
+def _on_success(task: luigi.Task) -> None:
     # RunMonth's success is the month's: its email was delivered (or already was).
     url = config.settings().pushgateway
     month = _month(task)
@@ -141,7 +142,7 @@ def _on_success(task) -> None:
     push(url, month, samples)
 
 
-def _on_failure(task, error) -> None:
+def _on_failure(task: luigi.Task, error: BaseException | str) -> None:
     url = config.settings().pushgateway
     month = _month(task)
     if not url or month is None:

@@ -29,6 +29,8 @@ def parsed_month(text: str) -> dt.date:
     try:
         month = ReportMonth().normalize(luigi.MonthParameter().parse(text))
     except ValueError as error:
-        raise ValueError(f"{text!r}: {error}" if "outside" in str(error) else f"{text!r} is not a month YYYY-MM") from None
+        raise ValueError(
+            f"{text!r}: {error}" if "outside" in str(error) else f"{text!r} is not a month YYYY-MM"
+        ) from None
     assert month is not None  # parse() gives a month or raises
     return month

@@ -1,8 +1,10 @@
 """The data-quality gate: every check recorded with its observed and expected values, each able to fail."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal, localcontext
+from typing import Any
 
 import pandas as pd
 import pandera.errors
@@ -28,17 +30,17 @@ class Check:
     expected: object
     detail: str = ""
 
-    def record(self) -> dict:
+    def record(self) -> dict[str, Any]:
         status = "passed" if self.passed else ("failed" if self.level == ERROR else "warning")
         record = asdict(self)
         del record["passed"]
         return {**record, "status": status}
 
 
-def _named(values) -> str:
-    values = list(values)
-    more = f" and {len(values) - NAMED_AT_MOST} more" if len(values) > NAMED_AT_MOST else ""
-    return ", ".join(str(value) for value in values[:NAMED_AT_MOST]) + more
+def _named(values: Iterable[object]) -> str:
+    listed = list(values)
+    more = f" and {len(listed) - NAMED_AT_MOST} more" if len(listed) > NAMED_AT_MOST else ""
+    return ", ".join(str(value) for value in listed[:NAMED_AT_MOST]) + more
 
 
 def has_products(wines: pd.DataFrame) -> Check:
@@ -70,7 +72,7 @@ def product_values_present(wines: pd.DataFrame) -> Check:
         f"{SOURCE_FILES[source]} row {row} column {column} (product_id {product_id})"
         for column, source in PRODUCT_VALUES.items()
         for product_id, row in zip(
-            wines.loc[wines[column].isna(), "product_id"], wines.loc[wines[column].isna(), f"{source}_row"]
+            wines.loc[wines[column].isna(), "product_id"], wines.loc[wines[column].isna(), f"{source}_row"], strict=True
         )
     ]
     return Check(
@@ -110,7 +112,10 @@ def _only_in_one(first: pd.DataFrame, second: pd.DataFrame) -> tuple[pd.DataFram
             return first.iloc[:0], second.iloc[:0]
     first, second = (table.assign(_nth=table.groupby(columns).cumcount()) for table in (first, second))
     both = first.merge(second, how="outer", indicator=True)
-    return (both[both["_merge"] == side].drop(columns=["_merge", "_nth"]) for side in ("left_only", "right_only"))
+    only_first, only_second = (
+        both[both["_merge"] == side].drop(columns=["_merge", "_nth"]) for side in ("left_only", "right_only")
+    )
+    return only_first, only_second
 
 
 def same_as_reference(products: pd.DataFrame, rejected_rows: pd.DataFrame, reference: Reference) -> Check:
@@ -121,12 +126,12 @@ def same_as_reference(products: pd.DataFrame, rejected_rows: pd.DataFrame, refer
     dropped = _only_in_one(rejected_rows[columns].astype({"source_row": "int64"}), reference.rejected[columns])
     differences = [
         f"product from rows {tuple(row)} only in the {engine}"
-        for engine, only in zip(("SQL", "reference"), kept)
+        for engine, only in zip(("SQL", "reference"), kept, strict=True)
         for row in only.sort_values(rows).values.tolist()
     ]
     differences += [
         f"{file} row {row} rejected by '{rule}' only in the {engine}"
-        for engine, only in zip(("SQL", "reference"), dropped)
+        for engine, only in zip(("SQL", "reference"), dropped, strict=True)
         for file, row, rule in only.sort_values(columns).values.tolist()
     ]
     return Check(
@@ -141,14 +146,16 @@ def same_as_reference(products: pd.DataFrame, rejected_rows: pd.DataFrame, refer
 
 def rows_accounted_for(staged: dict[str, pd.DataFrame], products: pd.DataFrame, rejected_rows: pd.DataFrame) -> Check:
     """Per source: raw rows = rows kept in a product + rows rejected, each row in exactly one of the two."""
-    observed, problems = {}, []
+    observed: dict[str, dict[str, int]] = {}
+    problems = []
     for source, table in staged.items():
         raw, kept = table["source_row"], products[f"{source}_row"].drop_duplicates()
         dropped = rejected_rows.loc[rejected_rows["source_file"] == SOURCE_FILES[source], "source_row"]
         observed[source] = {"raw": len(raw), "kept": len(kept), "rejected": len(dropped)}
         silent = sorted(raw[~raw.isin(kept) & ~raw.isin(dropped)].tolist())
         twice = sorted(set(dropped[dropped.isin(kept) | dropped.duplicated()].tolist()))
-        unknown = sorted(set(pd.concat([kept, dropped])[lambda rows: ~rows.isin(raw)].tolist()))
+        recorded = pd.concat([kept, dropped])
+        unknown = sorted(set(recorded[~recorded.isin(raw)].tolist()))
         if len(raw) != len(kept) + len(dropped) or silent or twice or unknown:
             problems.append(
                 f"{SOURCE_FILES[source]}: {len(raw)} raw != {len(kept)} kept + {len(dropped)} rejected"
@@ -296,14 +303,19 @@ def gate_error(month: str, failure: str, checks: list[Check]) -> QualityGateErro
     return QualityGateError(f"{month}: {failure}: {details}", gate_record(month, checks)["checks"])
 
 
-def gate_record(month: str, checks: list[Check]) -> dict:
+def gate_record(month: str, checks: list[Check]) -> dict[str, Any]:
     """The gate's verdict and every check; a failed gate's record is written to the lake as it is."""
     return {"month": month, "passed": not failures(checks), "checks": [check.record() for check in checks]}
 
 
 def quality_record(
-    month: str, wines: pd.DataFrame, turnover: Decimal, checks: list[Check], raw_files: dict, funnel: dict
-) -> dict:
+    month: str,
+    wines: pd.DataFrame,
+    turnover: Decimal,
+    checks: list[Check],
+    raw_files: dict[str, Any],
+    funnel: dict[str, Any],
+) -> dict[str, Any]:
     premium = int((wines["category"] == PREMIUM).sum())
     record = gate_record(month, checks)
     return {
@@ -320,11 +332,12 @@ def quality_record(
     }
 
 
-def check_table(checks: list[dict]) -> str:
+def check_table(checks: list[dict[str, Any]]) -> str:
     """The checks as a plain-text table (failure alerts): status, level, observed, expected, check; then the
     details, and the values too long for a column."""
     header = ("status", "level", "observed", "expected", "check")
-    rows, details = [], []
+    rows: list[tuple[str, ...]] = []
+    details = []
     for check in checks:
         values = [_cell(check["observed"]), _cell(check["expected"])]
         if any(len(value) > CELL_WIDTH for value in values):
@@ -334,10 +347,13 @@ def check_table(checks: list[dict]) -> str:
         if check.get("detail"):
             details.append(f"- {check['name']}: {check['detail']}")
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines + (["", "Details:", *details] if details else []))
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -6,9 +6,11 @@ quality gate runs the same declarations through another engine (bottleneck.refer
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
+from typing import Any
 
 import backoff
 import duckdb
@@ -97,11 +99,11 @@ LINKS = (Link("erp", "product_id", "liaison", "product_id"), Link("liaison", "id
 class Reconciliation:
     products: pd.DataFrame
     rejected_rows: pd.DataFrame
-    funnel: dict
+    funnel: dict[str, Any]  # each source's stages ({"stage", "rows"}), then "products": the products' count
     turnover: Decimal
 
 
-def written_name(title):
+def written_name(title: object) -> object:
     """A wine's name as a person wrote it: the web export's HTML entities decoded, spaces trimmed.
 
     Spaces only (and the no-break space of `&nbsp;`): a tab or a carriage return is kept, to be
@@ -119,7 +121,7 @@ def sql(name: str) -> str:
     return resources.files("bottleneck").joinpath("sql", f"{name}.sql").read_text()
 
 
-def _literal(value) -> str:
+def _literal(value: object) -> str:
     return "'" + value.replace("'", "''") + "'" if isinstance(value, str) else repr(value)
 
 
@@ -144,7 +146,7 @@ def products_sql() -> str:
 
 
 @backoff.on_exception(backoff.expo, duckdb.IOException, max_tries=4)
-def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
+def reconciled(staged: Mapping[str, pd.DataFrame | str]) -> Reconciliation:
     """The month's products, every row a rule dropped (with the rule), and the row-count funnel.
 
     Each staged table is a DataFrame or the path of its Parquet file, which DuckDB reads itself (a
@@ -154,12 +156,12 @@ def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
     # staged tables by every later rule.
     connection = tables.connection().cursor()
     try:
-        funnel = {}
+        funnel: dict[str, Any] = {}
         for source, table in staged.items():
             if isinstance(table, str):
-                rows = connection.execute(
-                    f"CREATE TEMP TABLE staged_{source} AS SELECT * FROM read_parquet(?)", [table]
-                ).fetchone()[0]
+                rows = _only_value(
+                    connection.execute(f"CREATE TEMP TABLE staged_{source} AS SELECT * FROM read_parquet(?)", [table])
+                )
             else:
                 connection.register(f"staged_{source}", table)
                 rows = len(table)
@@ -168,7 +170,7 @@ def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
         # each append cost more than its query (0.15 s of 0.6 s at 100 times a real month).
         dropped = []
         for step, rule in enumerate(RULES):
-            rows = connection.execute(f"CREATE TEMP TABLE {rule.view} AS {rule_sql(rule)}").fetchone()[0]
+            rows = _only_value(connection.execute(f"CREATE TEMP TABLE {rule.view} AS {rule_sql(rule)}"))
             dropped.append(
                 f"SELECT {_literal(SOURCE_FILES[rule.source])}, source_row, CAST({KEYS[rule.source]} AS "
                 f"VARCHAR), {_literal(rule.name)}, {step} FROM {rule.after} ANTI JOIN {rule.view} USING (source_row)"
@@ -190,7 +192,7 @@ def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
         products = connection.execute("SELECT * FROM products").df()
         # Once, here: every deliverable and every comparison is made from these products.
         products["post_title"] = products["post_title"].map(written_name)
-        turnover = connection.execute(sql("turnover")).fetchone()[0]
+        turnover = _only_value(connection.execute(sql("turnover")))
     finally:
         connection.close()
     losses = rejected_rows.loc[rejected_rows["rule"] == JOIN_RULE, "source_file"]
@@ -199,3 +201,11 @@ def reconciled(staged: dict[str, pd.DataFrame | str]) -> Reconciliation:
         funnel[source].append({"stage": "joined", "rows": funnel[source][-1]["rows"] - lost})
     funnel["products"] = len(products)
     return Reconciliation(products, rejected_rows, funnel, Decimal(turnover).quantize(Decimal("0.01")))
+
+
+def _only_value(result: duckdb.DuckDBPyConnection) -> Any:
+    """The one value of a statement's one row (a CREATE TABLE's row count, a sum)."""
+    row = result.fetchone()
+    if row is None:
+        raise RuntimeError("DuckDB gave no row where the statement returns one")
+    return row[0]

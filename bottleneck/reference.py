@@ -47,7 +47,8 @@ def _dropped(table: pd.DataFrame, kept_rows: pd.Series, source: str, rule: str) 
 
 
 def reference(staged: dict[str, pd.DataFrame]) -> Reference:
-    clean, rejected = {}, []
+    clean: dict[str, pd.DataFrame] = {}
+    rejected: list[pd.DataFrame] = []
     for source, table in staged.items():
         for rule in (rule for rule in RULES if rule.source == source):
             kept = kept_by(table, rule)
@@ -80,5 +81,5 @@ def exact_turnover(products: pd.DataFrame) -> Decimal:
     out, for the gate to name them."""
     present = products[products["price"].notna() & products["total_sales"].notna()]
     cents = (round(price * 100) for price in present["price"].tolist())  # prices are whole cents (schemas)
-    total = sum(price * int(sales) for price, sales in zip(cents, present["total_sales"].tolist()))
+    total = sum(price * int(sales) for price, sales in zip(cents, present["total_sales"].tolist(), strict=True))
     return (Decimal(total) / 100).quantize(CENTS)

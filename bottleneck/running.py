@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import socket
 import threading
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import botocore.exceptions
 import luigi
@@ -21,10 +22,23 @@ import luigi.target
 
 from bottleneck import lake, layout, lock
 
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import SynchronizedArray
+
 logger = logging.getLogger(f"luigi-interface.{__name__}")
 
-_marked = None  # months (as YYYYMM) this process and its forked workers marked, to remove at exit
-_owner = None  # host-pid of the process that installed the handlers; forked workers share its marker
+
+class Owner(TypedDict):
+    """A process running a month's tasks, as its marker names it."""
+
+    host: str
+    pid: int
+
+
+# Months (as YYYYMM) this process and its forked workers marked, to remove at exit.
+_marked: "SynchronizedArray[int] | None" = None
+# host-pid of the process that installed the handlers; forked workers share its marker.
+_owner: Owner | None = None
 _install_lock = threading.Lock()
 
 
@@ -48,24 +62,24 @@ def install() -> None:
         atexit.register(_remove_markers)
 
 
-def mark(month: dt.date, owner: dict, doing: str) -> None:
-    record = {**owner, "doing": doing, "seen_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+def mark(month: dt.date, owner: Owner, doing: str) -> None:
+    record = {**owner, "doing": doing, "seen_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     lake.write_text(lake.target(month, "run_marker", owner=owner_name(owner["host"], owner["pid"])), json.dumps(record))
 
 
-def unmark(month: dt.date, owner: dict) -> None:
+def unmark(month: dt.date, owner: Owner) -> None:
     lake.remove(lake.target(month, "run_marker", owner=owner_name(owner["host"], owner["pid"])))
 
 
-def _on_start(task) -> None:
+def _on_start(task: luigi.Task) -> None:
     month = getattr(task, "month", None)
-    if not isinstance(month, dt.date) or _marked is None:
+    if not isinstance(month, dt.date) or _marked is None or _owner is None:
         return
     try:
         mark(month, _owner, str(task))
         key = month.year * 100 + month.month
         with _marked.get_lock():
-            for i, value in enumerate(_marked):
+            for i, value in enumerate(_marked[:]):
                 if value in (0, key):
                     _marked[i] = key
                     break
@@ -73,9 +87,11 @@ def _on_start(task) -> None:
         logger.warning("run marker of %s not written: %s", f"{month:%Y-%m}", problem)
 
 
-def _on_end(task, error=None) -> None:
+def _on_end(task: luigi.Task, error: BaseException | str | None = None) -> None:
     month = getattr(task, "month", None)
-    if not isinstance(month, dt.date) or _marked is None or (error is None and task.get_task_family() != "RunMonth"):
+    if not isinstance(month, dt.date) or _marked is None or _owner is None:
+        return
+    if error is None and task.get_task_family() != "RunMonth":
         return
     try:
         unmark(month, _owner)
@@ -84,16 +100,16 @@ def _on_end(task, error=None) -> None:
 
 
 def _remove_markers() -> None:
-    if _marked is None or os.getpid() != _owner["pid"]:
+    if _marked is None or _owner is None or os.getpid() != _owner["pid"]:
         return
-    for key in [value for value in _marked if value]:
+    for key in [value for value in _marked[:] if value]:
         try:
             unmark(dt.date(key // 100, key % 100, 1), _owner)
         except Exception as problem:  # noqa: BLE001 - at exit: a leftover marker goes stale by itself
             logger.warning("run marker of %d not removed: %s", key, problem)
 
 
-def _alive(record: dict, now: dt.datetime) -> bool:
+def _alive(record: dict[str, Any], now: dt.datetime) -> bool:
     if record.get("host") == socket.gethostname():
         try:
             os.kill(int(record["pid"]), 0)
@@ -108,9 +124,9 @@ def _alive(record: dict, now: dt.datetime) -> bool:
     return (now - seen).total_seconds() <= lock.STALE_SECONDS
 
 
-def live_runs(month: dt.date, now: dt.datetime | None = None, besides: dict | None = None) -> list[dict]:
+def live_runs(month: dt.date, now: dt.datetime | None = None, besides: Owner | None = None) -> list[dict[str, Any]]:
     """The markers of runs working on the month now (other than `besides`, this process's own)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     found = []
     where = layout.folder(month, "locks")
     for name in lake.listing(where):

@@ -21,7 +21,8 @@ class StagedErp(pa.DataFrameModel):
     stock_status: Series[str] = pa.Field(nullable=True)
 
     @pa.check("price", name="price in whole cents")
-    def price_in_whole_cents(cls, price: Series[float]) -> Series[bool]:
+    @classmethod
+    def price_in_whole_cents(cls, price: Series[float]) -> pd.Series:
         return _whole_cents(price)
 
     class Config:
@@ -39,7 +40,8 @@ class StagedWeb(pa.DataFrameModel):
     total_sales: Series[float] = pa.Field(ge=0, nullable=True)
 
     @pa.check("total_sales", name="total_sales a whole number")
-    def whole_sales(cls, total_sales: Series[float]) -> Series[bool]:
+    @classmethod
+    def whole_sales(cls, total_sales: Series[float]) -> pd.Series:
         return total_sales.isna() | (total_sales == total_sales.round())
 
     class Config:
@@ -72,7 +74,8 @@ class ClassifiedWine(pa.DataFrameModel):
     category: Series[str] = pa.Field(isin=["premium", "ordinary"], nullable=False)
 
     @pa.dataframe_check(name="revenue = price x total_sales, to the cent")
-    def revenue_is_price_times_sales(cls, wines: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def revenue_is_price_times_sales(cls, wines: pd.DataFrame) -> pd.Series:
         return ((wines["price"] * wines["total_sales"]).round(2) - wines["revenue"]).abs() < 0.005
 
     class Config:

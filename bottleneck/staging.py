@@ -4,6 +4,7 @@ import re
 
 import pandas as pd
 import pandera.errors
+from pandas.api.typing import NAType
 
 from bottleneck import xlsx_reader
 from bottleneck.errors import InvalidInputError
@@ -38,7 +39,7 @@ def normalised_ids(ids: pd.Series) -> pd.Series:
     return pd.Series([_normalised_id(value) for value in ids.tolist()], index=ids.index, dtype=object)
 
 
-def _normalised_id(value) -> str | None:
+def _normalised_id(value: str | float | NAType | None) -> str | None:
     if pd.isna(value):  # None, NaN or pd.NA: an empty cell
         return None
     text = str(value).strip()
@@ -59,7 +60,7 @@ def schema_failures(failure_cases: pd.DataFrame, rows: pd.DataFrame) -> str:
         examples = []
         for _, case in cases.head(FAILURES_SHOWN).iterrows():
             index = case["index"]
-            where = f" (row {rows.at[index, 'source_row']})" if index is not None and index in rows.index else ""
+            where = f" (row {rows['source_row'].at[index]})" if index is not None and index in rows.index else ""
             examples.append(f"{case['failure_case']!r}{where}")
         more = f" and {len(cases) - FAILURES_SHOWN} more" if len(cases) > FAILURES_SHOWN else ""
         lines.append(f"column '{column}' breaks rule '{rule}': {', '.join(examples)}{more}")

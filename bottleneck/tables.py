@@ -15,11 +15,24 @@ def connection() -> duckdb.DuckDBPyConnection:
     return _connection_of_process(os.getpid())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _connection_of_process(pid: int) -> duckdb.DuckDBPyConnection:
     # One a process: a connect() costs ~20 ms and a month makes 17 round trips; keyed by pid,
-    # since a forked worker must not share its parent's connection.
-    return duckdb.connect()
+    # since a forked worker must not share its parent's connection. DuckDB reads only the tables it is
+    # given (registered()), never a Python variable that a query happens to name.
+    return duckdb.connect(config={"python_enable_replacements": False})
+
+
+@contextlib.contextmanager
+def registered(name: str, table: object) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The process's DuckDB, with `table` (a DataFrame, or an object with Arrow's PyCapsule interface such as
+    a fastexcel sheet) read as the view `name` while the context lasts."""
+    database = connection()
+    database.register(name, table)
+    try:
+        yield database
+    finally:
+        database.unregister(name)
 
 
 def parquet_bytes(table: pd.DataFrame) -> bytes:
@@ -30,12 +43,8 @@ def copied_bytes(table: pd.DataFrame, select: str, options: str) -> bytes:
     """The file DuckDB's COPY writes of `SELECT {select}` over the table, with COPY's `options`."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "table")
-        database = connection()
-        database.register("frame", table)
-        try:
+        with registered("frame", table) as database:
             database.execute(f"COPY (SELECT {select} FROM frame) TO '{path}' ({options})")
-        finally:
-            database.unregister("frame")
         with open(path, "rb") as stream:
             return stream.read()
 

@@ -69,7 +69,7 @@ class MonthTask(luigi.Task):
     """A task of one month. Its requires() adds MonthInputs to the tasks it reads (needs()): a guard that must
     pass before it runs, whose output is nothing."""
 
-    month = ReportMonth(default=CURRENT_MONTH, description="The month to report, YYYY-MM.")
+    month = ReportMonth(default=CURRENT_MONTH, description="The month to report, YYYY-MM.")  # type: ignore[arg-type]  # "current", made the month by normalize()
 
     @property
     def label(self) -> str:
@@ -339,7 +339,7 @@ class MonthEmail(MonthTask):
 class RunMonth(luigi.WrapperTask):
     """The whole month: `luigi --module bottleneck RunMonth --month YYYY-MM`."""
 
-    month = ReportMonth(default=CURRENT_MONTH, description="The month to report, YYYY-MM.")
+    month = ReportMonth(default=CURRENT_MONTH, description="The month to report, YYYY-MM.")  # type: ignore[arg-type]  # "current", made the month by normalize()
 
     def requires(self) -> list[luigi.Task]:
         # The check too: a month already done is still refused when its exports or settings changed since.

@@ -1,6 +1,8 @@
 """The month's figures, changes and checks in its readers' words: one wording for the workbook and the email."""
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -54,19 +56,19 @@ WARNING_SENTENCES = {
 }
 
 
-def money(value) -> str:
+def money(value: object) -> str:
     """Euros with thousands separators and cents: 70568.6 -> '70,568.60 €'."""
     return f"{Decimal(str(value)).quantize(Decimal('0.01')):,.2f} €"
 
 
-def figure(name: str, value) -> str:
+def figure(name: str, value: float | None) -> str:
     """A headline figure as shown: money for the turnover, a whole number otherwise."""
     if value is None:
         return "—"
     return money(value) if name in MONEY_FIGURES else f"{int(value):,}"
 
 
-def change(name: str, value) -> str:
+def change(name: str, value: float | None) -> str:
     """A change with its sign: '+12', '−3', '+1,234.50 €', 'no change'."""
     if value is None:
         return "—"
@@ -76,13 +78,13 @@ def change(name: str, value) -> str:
     return sign + figure(name, abs(value))
 
 
-def percent(value) -> str:
+def percent(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{'+' if value > 0 else '−' if value < 0 else ''}{abs(value):.1f} %"
 
 
-def headline_rows(quality: dict) -> list[list[str]]:
+def headline_rows(quality: dict[str, Any]) -> list[list[str]]:
     """Figure, this month, previous month, change, change in %: one row a headline figure."""
     headline = quality.get("headline") or [  # a record made before months were compared
         {"figure": name, "label": label, "current": quality[name], "previous": None, "change": None, "change_pct": None}
@@ -101,7 +103,7 @@ def headline_rows(quality: dict) -> list[list[str]]:
     ]
 
 
-def comparison_line(quality: dict) -> str:
+def comparison_line(quality: dict[str, Any]) -> str:
     previous = quality.get("previous_month")
     if previous:
         return f"Compared with {previous['month']}."
@@ -109,27 +111,27 @@ def comparison_line(quality: dict) -> str:
     return f"No comparison with the month before: {reason}." if reason else "No comparison with the month before."
 
 
-def change_counts_line(counts: dict) -> str:
+def change_counts_line(counts: Mapping[str, int]) -> str:
     """'2 new wines, 1 now premium', or 'No change in the wines.'"""
     parts = [f"{counts[kind]} {CHANGE_NAMES[kind]}" for kind in CHANGE_KINDS if counts.get(kind)]
     return ", ".join(parts) if parts else "No change in the wines."
 
 
-def change_value(kind: str, value) -> str:
+def change_value(kind: str, value: object) -> str:
     """A change's before or after as a reader reads it: a price or revenue in euros, a class as is."""
     if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
         return ""
     return money(value) if kind in ("new", "gone", "price", "revenue") else str(value)
 
 
-def change_sentence(row: dict) -> str:
+def change_sentence(row: Mapping[str, Any]) -> str:
     """'Mas Amiel 2015 (4005): price changed, 24.20 € → 26.00 €'."""
     before, after = change_value(row["change"], row["before"]), change_value(row["change"], row["after"])
     values = f"{before} → {after}" if before and after else before or after
     return f"{row['wine']} ({row['product_id']}): {CHANGE_SENTENCES[row['change']]}, {values}"
 
 
-def history_rows(quality: dict) -> list[list[str]]:
+def history_rows(quality: dict[str, Any]) -> list[list[str]]:
     """Month, products, premium wines, turnover; a month without figures says why."""
     rows = []
     for month in quality.get("history", []):
@@ -148,12 +150,12 @@ def history_rows(quality: dict) -> list[list[str]]:
     return rows
 
 
-def gap_reason(month: dict) -> str:
+def gap_reason(month: dict[str, Any]) -> str:
     """Why a month of the year has no figures, without repeating the month: 'no raw exports in the lake'."""
     return month["gap"].removeprefix(f"{month['month']}: ").removeprefix(f"{month['month']} ")
 
 
-def in_words(value) -> str:
+def in_words(value: object) -> str:
     """A check's observed or expected value without JSON: 'price 0, sku 0', '1,234', 'yes'."""
     if value is None:
         return "—"
@@ -170,7 +172,7 @@ def in_words(value) -> str:
     return str(value)
 
 
-def gate_line(checks: list[dict]) -> str:
+def gate_line(checks: list[dict[str, Any]]) -> str:
     """'11 checks passed, 1 warning' (and the failures, were there any)."""
     statuses = [check.get("status") for check in checks]
     passed, warned, failed = statuses.count("passed"), statuses.count("warning"), statuses.count("failed")
@@ -182,7 +184,7 @@ def gate_line(checks: list[dict]) -> str:
     return ", ".join(parts)
 
 
-def check_rows(checks: list[dict]) -> list[list[str]]:
+def check_rows(checks: list[dict[str, Any]]) -> list[list[str]]:
     """Check, result, observed (with its detail), expected: in words and numbers."""
     rows = []
     for check in checks:
@@ -195,7 +197,7 @@ def check_rows(checks: list[dict]) -> list[list[str]]:
     return rows
 
 
-def funnel_rows(funnel: dict) -> list[list[str]]:
+def funnel_rows(funnel: dict[str, Any]) -> list[list[str]]:
     """Source file, step, rows left after it: quality.json's row-count funnel as a small table."""
     rows = []
     for source, steps in funnel.items():
@@ -209,15 +211,16 @@ def funnel_rows(funnel: dict) -> list[list[str]]:
     return rows
 
 
-def warning_sentences(checks: list[dict]) -> list[str]:
+def warning_sentences(checks: list[dict[str, Any]]) -> list[str]:
     """Each check that did not pass, as a sentence: '2 products have negative stock: 4973, 5700'."""
     sentences = []
     for check in checks:
         if check.get("status") == "passed":
             continue
         detail = str(check.get("detail") or "")
-        one, many = WARNING_SENTENCES.get(check.get("name"), (None, None))
-        if one and isinstance(check.get("observed"), int):
+        sentences_of_check = WARNING_SENTENCES.get(str(check.get("name")))
+        if sentences_of_check and isinstance(check.get("observed"), int):
+            one, many = sentences_of_check
             template = one if check["observed"] == 1 else many
             sentences.append(template.format(count=check["observed"], items=detail.partition(": ")[2] or detail))
         else:

@@ -3,9 +3,12 @@
 import datetime as dt
 import io
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from bottleneck import wording
 from bottleneck.classify import ORDINARY, PREMIUM
@@ -20,7 +23,7 @@ PRICE_BINS = 20
 
 
 def report_workbook(
-    quality: dict,
+    quality: dict[str, Any],
     wines: pd.DataFrame,
     rejected_rows: pd.DataFrame,
     change_table: pd.DataFrame,
@@ -57,12 +60,12 @@ def report_workbook(
     summary = workbook.add_worksheet("Summary")
     # By revenue, ties by product id: the order the email ranks its top wines in (mail.message.revenue_rank).
     ranked = wines.sort_values(["revenue", "product_id"], ascending=[False, True])
-    changes_shown = change_table.assign(
-        **{
-            column: [wording.change_value(kind, value) or None for kind, value in zip(change_table["change"], values)]
-            for column, values in change_table[["before", "after"]].items()
-        }
-    )
+    changes_shown = change_table.copy()
+    for column in ("before", "after"):
+        changes_shown[column] = [
+            wording.change_value(kind, value) or None
+            for kind, value in zip(change_table["change"], change_table[column], strict=True)
+        ]
     lists = {
         "Changes": (changes_shown, CHANGES_SHEET_COLUMNS),
         "All products": (ranked, WINE_COLUMNS),
@@ -70,11 +73,11 @@ def report_workbook(
         "Ordinary": (ranked[ranked["category"] == ORDINARY], WINE_COLUMNS),
         "Rejected rows": (rejected_rows, REJECTED_COLUMNS),
     }
-    continued = []
+    continued: list[str] = []
     for name, (table, columns) in lists.items():
         parts = [table.iloc[start : start + SHEET_ROWS] for start in range(0, max(len(table), 1), SHEET_ROWS)]
         names = [name] + [f"{name} ({number})" for number in range(2, len(parts) + 1)]
-        for part, sheet_name in zip(parts, names):
+        for part, sheet_name in zip(parts, names, strict=True):
             _table_sheet(workbook.add_worksheet(sheet_name, worksheet_class=ListSheet), part, columns, formats)
         if len(parts) > 1:
             continued.append(
@@ -99,16 +102,16 @@ def report_workbook(
     return buffer.getvalue()
 
 
-def _cells(values: pd.Series) -> list:
+def _cells(values: pd.Series) -> list[Any]:
     """Python values xlsxwriter can write: NaN and NA become blank cells, numpy scalars plain numbers."""
     return [None if _missing(value) else value for value in values.tolist()]
 
 
-def _missing(value) -> bool:
+def _missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _table_sheet(sheet: ListSheet, table: pd.DataFrame, columns: dict, formats: dict) -> None:
+def _table_sheet(sheet: ListSheet, table: pd.DataFrame, columns: dict[str, str], formats: dict[str, Format]) -> None:
     number_formats = {
         "price": "money",
         "revenue": "money",
@@ -119,7 +122,8 @@ def _table_sheet(sheet: ListSheet, table: pd.DataFrame, columns: dict, formats: 
     }
     for index, (column, title) in enumerate(columns.items()):
         widest = max([len(title)] + [len(str(value)) for value in _cells(table[column].head(500))]) + 2
-        sheet.set_column(index, index, min(widest, 60), formats.get(number_formats.get(column)))
+        number_format = number_formats.get(column)
+        sheet.set_column(index, index, min(widest, 60), None if number_format is None else formats[number_format])
     sheet.list_table(table[list(columns)], list(columns.values()), formats["header"])
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(len(table), 1), len(columns) - 1)
@@ -128,7 +132,17 @@ def _table_sheet(sheet: ListSheet, table: pd.DataFrame, columns: dict, formats: 
     sheet.repeat_rows(0)
 
 
-def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor, premium_zscore, cut, formats) -> None:
+def _summary_sheet(
+    workbook: ListWorkbook,
+    sheet: Worksheet,
+    quality: dict[str, Any],
+    ranked: pd.DataFrame,
+    counts: dict[str, int],
+    premium_price_floor: float | None,
+    premium_zscore: float,
+    cut: list[str],
+    formats: dict[str, Format],
+) -> None:
     """What the readers act on first: the figures and their changes, a year at a glance, then the gate."""
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
@@ -173,12 +187,14 @@ def _summary_sheet(workbook, sheet, quality, ranked, counts, premium_price_floor
         _charts(workbook, sheet, ranked, premium_price_floor, row + 2, formats)
 
 
-def _header_row(sheet, row: int, titles: list[str], formats: dict) -> None:
+def _header_row(sheet: Worksheet, row: int, titles: list[str], formats: dict[str, Format]) -> None:
     for column, title in enumerate(titles):
         sheet.write_string(row, column, title, formats["header"])
 
 
-def _year_at_a_glance(workbook, sheet, quality, first_row: int, formats) -> int:
+def _year_at_a_glance(
+    workbook: ListWorkbook, sheet: Worksheet, quality: dict[str, Any], first_row: int, formats: dict[str, Format]
+) -> int:
     """The last (up to) twelve months as a table and a chart; a month without figures is a gap, not a zero."""
     sheet.write_string(first_row, 0, "A year at a glance", formats["title"])
     _header_row(sheet, first_row + 1, ["Month", "Products", "Premium wines", "Turnover", "", "Note"], formats)
@@ -223,7 +239,9 @@ def _year_at_a_glance(workbook, sheet, quality, first_row: int, formats) -> int:
     return last + 18
 
 
-def _gate_tables(sheet, checks: list[dict], funnel: dict, first_row: int, formats) -> int:
+def _gate_tables(
+    sheet: Worksheet, checks: list[dict[str, Any]], funnel: dict[str, Any], first_row: int, formats: dict[str, Format]
+) -> int:
     """The gate in one line, its warnings as sentences, its checks and the row funnel in words and numbers."""
     sheet.write_string(first_row, 0, "Quality gate", formats["title"])
     sheet.write_string(first_row + 1, 0, wording.gate_line(checks), formats["bold"])
@@ -231,8 +249,9 @@ def _gate_tables(sheet, checks: list[dict], funnel: dict, first_row: int, format
     for sentence in wording.warning_sentences(checks):
         sheet.write_string(row, 0, sentence, formats["warning"])
         row += 1
-    _header_row(sheet, row + 1, ["Check", "Result", "Observed", "Expected"], formats)
-    for row, (name, status, observed, expected) in enumerate(wording.check_rows(checks), start=row + 2):
+    header = row + 1
+    _header_row(sheet, header, ["Check", "Result", "Observed", "Expected"], formats)
+    for row, (name, status, observed, expected) in enumerate(wording.check_rows(checks), start=header + 1):
         # Wrapped, not cut: a check's name and an observed value with its detail run longer than a cell.
         # The row is made tall enough for its longest cell: a spreadsheet does not grow it when printing,
         # and the wrapped lines would run over the next check.
@@ -249,27 +268,34 @@ def _gate_tables(sheet, checks: list[dict], funnel: dict, first_row: int, format
         sheet.write_string(row, 1, status, formats.get(status))
         sheet.write_string(row, 2, _short(observed), formats["wrapped"])
         sheet.write_string(row, 3, _short(expected), formats["wrapped"])
-    funnel = wording.funnel_rows(funnel)
-    if funnel:
-        row += 2
-        sheet.write_string(row, 0, "Rows through the pipeline", formats["title"])
-        _header_row(sheet, row + 1, ["Source", "Step", "Rows"], formats)
-        for row, cells in enumerate(funnel, start=row + 2):
+    funnel_rows = wording.funnel_rows(funnel)
+    if funnel_rows:
+        title = row + 2
+        sheet.write_string(title, 0, "Rows through the pipeline", formats["title"])
+        _header_row(sheet, title + 1, ["Source", "Step", "Rows"], formats)
+        for row, cells in enumerate(funnel_rows, start=title + 2):
             for column, value in enumerate(cells):
                 sheet.write_string(row, column, value)
     return row
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     text = "" if value is None else str(value)
     return text if len(text) <= 250 else text[:247] + "..."
 
 
-def _charts(workbook, sheet, ranked, premium_price_floor, first_row, formats) -> None:
+def _charts(
+    workbook: ListWorkbook,
+    sheet: Worksheet,
+    ranked: pd.DataFrame,
+    premium_price_floor: float | None,
+    first_row: int,
+    formats: dict[str, Format],
+) -> None:
     data = workbook.add_worksheet("Chart data")
     top = ranked.head(TOP_PRODUCTS)
     data.write_row(0, 0, ["Wine", "Revenue (€)"], formats["header"])
-    for row, (title, revenue) in enumerate(zip(top["post_title"], top["revenue"]), start=1):
+    for row, (title, revenue) in enumerate(zip(top["post_title"], top["revenue"], strict=True), start=1):
         data.write_string(row, 0, "" if _missing(title) else str(title))
         data.write_number(row, 1, float(revenue))
     bar = workbook.add_chart({"type": "bar"})
@@ -291,7 +317,8 @@ def _charts(workbook, sheet, ranked, premium_price_floor, first_row, formats) ->
     counts, edges = np.histogram(prices, bins=PRICE_BINS)
     premium_counts, _ = np.histogram(prices[ranked["category"] == PREMIUM], bins=edges)
     data.write_row(0, 3, ["Price band (€)", "Ordinary", "Premium"], formats["header"])
-    for row, (low, high, count, premium) in enumerate(zip(edges[:-1], edges[1:], counts, premium_counts), start=1):
+    bands = zip(edges[:-1], edges[1:], counts, premium_counts, strict=True)
+    for row, (low, high, count, premium) in enumerate(bands, start=1):
         data.write_string(row, 3, f"{low:.0f}–{high:.0f}")
         data.write_number(row, 4, int(count - premium))
         data.write_number(row, 5, int(premium))

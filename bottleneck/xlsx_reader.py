@@ -3,13 +3,14 @@
 import io
 import posixpath
 import zipfile
+from collections.abc import Iterator, Sequence
 from xml.etree import ElementTree
 
 import fastexcel
 import pandas as pd
 
 from bottleneck.errors import InvalidInputError
-from bottleneck.tables import connection
+from bottleneck.tables import registered
 
 HEADER_SEARCH_ROWS = 20
 MB = 1_000_000
@@ -46,7 +47,7 @@ def read_table(
     if first is None:
         raise InvalidInputError(f"{file}: every sheet is empty; rule 'a sheet with a header and rows'")
     names = [cell for cell in first if cell]
-    missing = sorted(set(required) - set(name.strip() for name in names))
+    missing = sorted(set(required) - {name.strip() for name in names})
     raise InvalidInputError(
         f"{file}: no sheet has a header with column(s) {', '.join(missing)} in its first "
         f"{HEADER_SEARCH_ROWS} rows (first row found: {', '.join(names) or 'empty'}); "
@@ -60,7 +61,9 @@ def check_file_size(size: int, file: str, max_file_mb: float) -> None:
         raise InvalidInputError(f"{file}: {size / MB:.1f} MB is over the {max_file_mb:g} MB limit; rule 'max_file_mb'")
 
 
-def _body(data: bytes, sheet: str, header_index: int, required: list[str], text: tuple, file: str) -> pd.DataFrame:
+def _body(
+    data: bytes, sheet: str, header_index: int, required: list[str], text: tuple[str, ...], file: str
+) -> pd.DataFrame:
     wanted = set(required)
     # header_row counts from the sheet's first row, empty rows included, as the search did. Every
     # row is sampled for the types (schema_sample_rows=None): a stray text cell far down a number
@@ -80,13 +83,14 @@ def _body(data: bytes, sheet: str, header_index: int, required: list[str], text:
         )
     cells = ", ".join(_cell(body.selected_columns, columns[name], name) for name in required)
     # DuckDB reads the Arrow columns fastexcel exposes (the PyCapsule interface): no pyarrow needed.
-    table = connection().execute(f"SELECT {cells} FROM body").df()
+    with registered("sheet_body", body) as database:
+        table = database.execute(f"SELECT {cells} FROM sheet_body").df()
     first_row = header_index + 2  # Excel numbers rows from 1, and the header takes one
     table.insert(0, "source_row", range(first_row, first_row + len(table)))
     return table
 
 
-def _cell(selected, column: str, name: str) -> str:
+def _cell(selected: Sequence[fastexcel.ColumnInfo], column: str, name: str) -> str:
     quoted = '"' + column.replace('"', '""') + '"'
     dtype = next(item.dtype for item in selected if item.name == column)
     # An empty text cell is an empty cell, as calamine and the schema see it.
@@ -140,17 +144,19 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
         target = targets.get(sheet.get(RELATIONSHIP))
         if target is not None:
             part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
-            parts.append((sheet.get("name"), part))
+            parts.append((sheet.get("name", ""), part))
     return parts
 
 
 def _head(archive: zipfile.ZipFile, part: str, strings: "_SharedStrings") -> dict[int, list[str]]:
-    rows, index = {}, -1
+    rows: dict[int, list[str]] = {}
+    index = -1
     with archive.open(part) as stream:
         for _, element in ElementTree.iterparse(stream):
             if element.tag != f"{MAIN}row":
                 continue
-            index = int(element.get("r")) - 1 if element.get("r") else index + 1
+            number = element.get("r")
+            index = int(number) - 1 if number else index + 1
             cells = [_text(cell, strings) for cell in element.iter(f"{MAIN}c")]
             element.clear()
             if index < HEADER_SEARCH_ROWS:
@@ -162,7 +168,7 @@ def _head(archive: zipfile.ZipFile, part: str, strings: "_SharedStrings") -> dic
     return rows
 
 
-def _text(cell, strings: "_SharedStrings") -> str:
+def _text(cell: ElementTree.Element, strings: "_SharedStrings") -> str:
     kind = cell.get("t")
     if kind == "inlineStr":
         return "".join(_runs(cell.find(f"{MAIN}is")))
@@ -172,7 +178,7 @@ def _text(cell, strings: "_SharedStrings") -> str:
     return strings[int(value)] if kind == "s" else value
 
 
-def _runs(item) -> list[str]:
+def _runs(item: ElementTree.Element | None) -> list[str]:
     """The text of a string item: its <t>, or its rich-text runs' <t> (not the phonetic ones)."""
     if item is None:
         return []
@@ -182,8 +188,10 @@ def _runs(item) -> list[str]:
 class _SharedStrings:
     """The workbook's shared strings, parsed only as far as the largest index asked for."""
 
-    def __init__(self, archive: zipfile.ZipFile):
-        self.archive, self.items, self.parser = archive, [], None
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+        self.items: list[str] = []
+        self.parser: Iterator[tuple[str, ElementTree.Element]] | None = None
 
     def __getitem__(self, index: int) -> str:
         if self.parser is None:
@@ -196,7 +204,7 @@ class _SharedStrings:
         return self.items[index]
 
 
-def _header(rows: dict[int, list[str]], required: list[str]):
+def _header(rows: dict[int, list[str]], required: list[str]) -> tuple[int, list[str]] | None:
     for index, row in rows.items():
         if index >= HEADER_SEARCH_ROWS:
             break

@@ -11,7 +11,6 @@ from bottleneck import alerts, cli, config, lake, layout, mail
 from bottleneck.errors import DeliveryError, LakeError, PipelineError
 
 
-
 def check_lake() -> str:
     probe = lake.target(config.current_month(), "check_probe", token=uuid.uuid4().hex)
     try:

@@ -11,6 +11,8 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from bottleneck import cli, identity, lake, layout, running
 from bottleneck.errors import MissingSourceError, PipelineError
@@ -20,11 +22,10 @@ from bottleneck.errors import MissingSourceError, PipelineError
 REPORT_ORDER = ("email_receipt", "quality_json")
 
 
-class MonthRunning(PipelineError):
+class MonthRunning(PipelineError):  # noqa: N818 - a public name, caught by callers
     """A run of the month is working on it now: re-processing would pull its files from under it."""
 
     exit_code = 1
-
 
 
 def _stamp(now: dt.datetime) -> str:
@@ -39,10 +40,10 @@ def _user() -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def last_reprocess(month: dt.date) -> tuple[str, dict] | None:
+def last_reprocess(month: dt.date) -> tuple[str, dict[str, Any]] | None:
     """The stamp and record of the month's latest re-processing, finished or not."""
     where = layout.folder(month, "superseded")
     for name in reversed(lake.listing(where)):
@@ -52,7 +53,7 @@ def last_reprocess(month: dt.date) -> tuple[str, dict] | None:
     return None
 
 
-def _save(month: dt.date, stamp: str, record: dict) -> None:
+def _save(month: dt.date, stamp: str, record: dict[str, Any]) -> None:
     lake.write_text(lake.target(month, "reprocess_record", stamp=stamp), json.dumps(record, indent=2))
 
 
@@ -76,7 +77,7 @@ def set_reports_aside(month: dt.date, stamp: str) -> list[str]:
     return names
 
 
-def clear_derived(month: dt.date, areas=("reports", "staging", "work")) -> None:
+def clear_derived(month: dt.date, areas: tuple[str, ...] = ("reports", "staging", "work")) -> None:
     """Deletes the month's derived files; the raw manifest last, so that a run in between is refused (exit 6)."""
     manifest = lake.target(month, "raw_manifest").path
     for area in areas:
@@ -96,13 +97,18 @@ def run_month(month: dt.date) -> int:
     return 0
 
 
-def reprocess(month: dt.date, reason: str, run=run_month, out=print) -> int:
+def reprocess(
+    month: dt.date,
+    reason: str,
+    run: Callable[[dt.date], int] = run_month,
+    out: Callable[[str], object] = print,
+) -> int:
     """Re-runs a month on purpose: its reports set aside under superseded/, staging and work cleared, a run.
 
     Every step can be repeated: a reprocess killed at any point, run again, carries on from its record
     (superseded/YYYY-MM/<stamp>/reprocess.json) instead of starting another one.
     """
-    me = {"host": socket.gethostname(), "pid": os.getpid()}
+    me: running.Owner = {"host": socket.gethostname(), "pid": os.getpid()}
     others = running.live_runs(month, besides=me)
     if others:
         names = ", ".join(
@@ -144,7 +150,7 @@ def reprocess(month: dt.date, reason: str, run=run_month, out=print) -> int:
             if reason not in record["reasons"]:
                 record["reasons"].append(reason)
         else:
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             stamp = _stamp(now)
             record = {
                 "month": f"{month:%Y-%m}",

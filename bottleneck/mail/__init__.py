@@ -1,6 +1,6 @@
 """The month's emails: message building (message), addresses and SMTP settings (settings), delivery (delivery)."""
 
-from bottleneck.mail.delivery import (  # noqa: F401
+from bottleneck.mail.delivery import (
     NoStartTls,
     connected,
     deliver,
@@ -10,7 +10,7 @@ from bottleneck.mail.delivery import (  # noqa: F401
     is_transient,
     send,
 )
-from bottleneck.mail.message import (  # noqa: F401
+from bottleneck.mail.message import (
     ATTACHMENTS,
     alert_email,
     eml_bytes,
@@ -19,7 +19,7 @@ from bottleneck.mail.message import (  # noqa: F401
     report_email,
     warnings_of,
 )
-from bottleneck.mail.settings import (  # noqa: F401
+from bottleneck.mail.settings import (
     REDACTED,
     SmtpSettings,
     addresses,
@@ -28,4 +28,30 @@ from bottleneck.mail.settings import (  # noqa: F401
     smtp_host_configured,
     smtp_settings,
 )
-from bottleneck.wording import money  # noqa: F401
+from bottleneck.wording import money
+
+__all__ = [
+    "ATTACHMENTS",
+    "REDACTED",
+    "NoStartTls",
+    "SmtpSettings",
+    "addresses",
+    "alert_email",
+    "connected",
+    "deliver",
+    "deliver_month_report",
+    "describe",
+    "digest",
+    "eml_bytes",
+    "is_transient",
+    "money",
+    "month_report_email",
+    "new_premium_wines",
+    "report_email",
+    "report_receivers",
+    "send",
+    "sender",
+    "smtp_host_configured",
+    "smtp_settings",
+    "warnings_of",
+]

@@ -8,7 +8,9 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Iterator, Mapping
 from email.message import EmailMessage
+from typing import Any
 
 import backoff
 
@@ -30,7 +32,7 @@ def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=settings.ca_bundle or None)
 
 
-def _text(reply) -> str:
+def _text(reply: bytes | str) -> str:
     """An SMTP reply's text, which smtplib gives as bytes or str."""
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
@@ -85,18 +87,15 @@ def describe(error: BaseException, settings: SmtpSettings) -> str:
 
 
 @contextlib.contextmanager
-def connected(settings: SmtpSettings):
+def connected(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     """An SMTP connection, TLS verified (unless no_tls) and logged in when a login is set; no retry."""
-    kwargs = {
-        "host": settings.host,
-        "port": settings.port,
-        "local_hostname": settings.local_hostname,
-        "timeout": settings.timeout or socket.getdefaulttimeout(),
-    }
-    if settings.ssl:
-        connection = smtplib.SMTP_SSL(context=_tls_context(settings), **kwargs)
-    else:
-        connection = smtplib.SMTP(**kwargs)
+    timeout: float = settings.timeout or socket.getdefaulttimeout()  # type: ignore[assignment]  # None: no limit, as socket takes it
+    address = (settings.host, settings.port, settings.local_hostname)
+    connection = (
+        smtplib.SMTP_SSL(*address, timeout=timeout, context=_tls_context(settings))
+        if settings.ssl
+        else smtplib.SMTP(*address, timeout=timeout)
+    )
     with connection:
         connection.ehlo()
         if not settings.ssl and not settings.no_tls:
@@ -110,12 +109,12 @@ def connected(settings: SmtpSettings):
         yield connection
 
 
-def _send_once(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> dict:
+def _send_once(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> dict[str, tuple[int, bytes]]:
     with connected(settings) as connection:
         return connection.send_message(message, to_addrs=recipients)
 
 
-def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> dict:
+def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -> dict[str, str]:
     """Sends by SMTP, retrying transient failures for settings.retry_seconds; returns the refused recipients.
 
     Raises DeliveryError at once for a permanent failure, or when the retry window is spent.
@@ -124,7 +123,7 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
         raise DeliveryError(f"email {message['Subject']!r} has no recipients: set [email] receiver")
     attempts = {"tries": 0, "started": time.monotonic()}
 
-    def log_retry(details):
+    def log_retry(details: Mapping[str, Any]) -> None:
         logger.warning(
             "email %s: attempt %d failed (%s), retrying in %.1fs",
             message["Message-ID"],
@@ -142,7 +141,7 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
         on_backoff=log_retry,
         logger=None,
     )
-    def attempt():
+    def attempt() -> dict[str, tuple[int, bytes]]:
         attempts["tries"] += 1
         return _send_once(message, recipients, settings)
 
@@ -165,7 +164,7 @@ def send(message: EmailMessage, recipients: list[str], settings: SmtpSettings) -
     return {rcpt: f"{code} {_text(text)}" for rcpt, (code, text) in refused.items()}
 
 
-def digest(attachments: dict[str, bytes]) -> dict:
+def digest(attachments: dict[str, bytes]) -> dict[str, dict[str, int | str]]:
     return {
         name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in attachments.items()
     }
@@ -177,14 +176,14 @@ def deliver(
     month: dt.date,
     eml_dataset: str,
     settings: SmtpSettings | None = None,
-    **fields,
-) -> dict:
+    **fields: str,
+) -> dict[str, Any]:
     """Sends the message, or without an SMTP host writes it to the lake as .eml; returns what happened.
 
     The returned record holds no credential: it is stored as the email's receipt.
     """
     settings = settings or smtp_settings()
-    record = {
+    record: dict[str, Any] = {
         "message_id": message["Message-ID"],
         "subject": message["Subject"],
         "sender": message["From"],
@@ -210,11 +209,13 @@ def deliver(
             refused=refused,
             recipients=[r for r in recipients if r not in refused],
         )
-    record["sent_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    record["sent_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return record
 
 
-def deliver_month_report(month: dt.date, reports: dict[str, bytes], settings: SmtpSettings | None = None) -> dict:
+def deliver_month_report(
+    month: dt.date, reports: dict[str, bytes], settings: SmtpSettings | None = None
+) -> dict[str, Any]:
     """Composes the month's report email from its stored files and delivers it; returns the receipt to store.
 
     `reports` maps each file of reports/YYYY/MM/ to its bytes as read from the lake.

@@ -7,11 +7,13 @@ import html
 import io
 import json
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.contentmanager import ContentManager
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 import luigi.notifications
 
@@ -40,28 +42,35 @@ class Section:
     html: str
 
 
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
+def _html_table(header: list[str], rows: Sequence[list[str]]) -> str:
     cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"'
     head = "".join(f"<th {cell}>{html.escape(name)}</th>" for name in header)
     body = "".join("<tr>" + "".join(f"<td {cell}>{html.escape(value)}</td>" for value in row) + "</tr>" for row in rows)
     return f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+def _text_table(header: list[str], rows: Sequence[list[str]]) -> list[str]:
     widths = [max(len(str(row[column])) for row in [header, *rows]) for column in range(len(header))]
-    return ["  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    return [
+        "  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
 
 
-def _paragraphs(texts: list[str]) -> str:
+def _paragraphs(texts: Sequence[str]) -> str:
     return "".join(f"<p>{html.escape(text)}</p>" for text in texts)
 
 
-def _items(texts: list[str]) -> str:
+def _items(texts: Sequence[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(text)}</li>" for text in texts) + "</ul>"
 
 
 def _section(
-    title: str, lead: list[str], header: list[str] | None = None, rows: list[list[str]] = (), items: list[str] = ()
+    title: str,
+    lead: list[str],
+    header: list[str] | None = None,
+    rows: Sequence[list[str]] = (),
+    items: Sequence[str] = (),
 ) -> Section:
     lines, page = list(lead), _paragraphs(lead)
     if items:
@@ -94,12 +103,12 @@ def _html_document(title: str, body: str) -> str:
     )
 
 
-def warnings_of(quality: dict) -> list[dict]:
+def warnings_of(quality: dict[str, Any]) -> list[dict[str, Any]]:
     """The checks that did not pass; a report exists only when none of them is error-level."""
     return [check for check in quality.get("checks", []) if check.get("status") != "passed"]
 
 
-def _figures_section(quality: dict) -> Section:
+def _figures_section(quality: dict[str, Any]) -> Section:
     previous = quality.get("previous_month")
     header = [
         "Figure",
@@ -111,22 +120,22 @@ def _figures_section(quality: dict) -> Section:
     return _section("", [wording.comparison_line(quality)], header, wording.headline_rows(quality))
 
 
-def revenue_rank(revenue: float, product_id: int) -> tuple:
+def revenue_rank(revenue: float, product_id: int) -> tuple[float, int]:
     """The rank of a wine among the top wines: by revenue, the larger first, then by product id."""
     return -revenue, product_id
 
 
-def _top_wines_section(wines: list[dict]) -> Section:
+def _top_wines_section(wines: list[dict[str, Any]]) -> Section:
     ranked = sorted(wines, key=lambda wine: revenue_rank(wine["revenue"], wine["product_id"]))[:TOP_WINES]
     rows = [
         [str(rank), wine["wine"], str(wine["product_id"]), wine["category"], wording.money(wine["revenue"])]
         for rank, wine in enumerate(ranked, start=1)
     ]
-    lead = [] if rows else ["No wine sold this month."]
+    lead: list[str] = [] if rows else ["No wine sold this month."]
     return _section(f"Top {len(rows)} wines by revenue", lead, ["#", "Wine", "Product id", "Class", "Revenue"], rows)
 
 
-def new_premium_wines(wines: list[dict], changes: list[dict]) -> list[dict]:
+def new_premium_wines(wines: list[dict[str, Any]], changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The changes that made a wine premium this month: a class change, or a new wine that is premium."""
     premium = {wine["product_id"] for wine in wines if wine["category"] == PREMIUM}
     return [
@@ -136,7 +145,9 @@ def new_premium_wines(wines: list[dict], changes: list[dict]) -> list[dict]:
     ]
 
 
-def _new_premium_section(quality: dict, wines: list[dict], changes: list[dict]) -> Section:
+def _new_premium_section(
+    quality: dict[str, Any], wines: list[dict[str, Any]], changes: list[dict[str, Any]]
+) -> Section:
     if not quality.get("previous_month"):
         return _section("New premium wines", ["No comparison, so no wine can be called new."])
     found = new_premium_wines(wines, changes)
@@ -144,16 +155,16 @@ def _new_premium_section(quality: dict, wines: list[dict], changes: list[dict]) 
     return _section("New premium wines", [] if found else ["No wine became premium this month."], items=sentences)
 
 
-def _warnings_section(quality: dict) -> Section:
+def _warnings_section(quality: dict[str, Any]) -> Section:
     sentences = wording.warning_sentences(quality.get("checks", []))
     return _section("Warnings", [] if sentences else ["No warnings."], items=sentences)
 
 
-def _changes_section(quality: dict, changes: list[dict]) -> Section:
+def _changes_section(quality: dict[str, Any], changes: list[dict[str, Any]]) -> Section:
     previous = quality.get("previous_month")
     if not previous:
         return _section("Changes", [wording.comparison_line(quality)])
-    counts = {}
+    counts: dict[str, int] = {}
     for row in changes:
         counts[row["change"]] = counts.get(row["change"], 0) + 1
     lead = [wording.change_counts_line(counts) + "."]
@@ -174,7 +185,7 @@ def _changes_section(quality: dict, changes: list[dict]) -> Section:
     )
 
 
-def _year_section(quality: dict) -> Section:
+def _year_section(quality: dict[str, Any]) -> Section:
     return _section(
         "A year at a glance",
         ["A month without figures is a gap, not a zero."],
@@ -183,7 +194,7 @@ def _year_section(quality: dict) -> Section:
     )
 
 
-def _gate_section(quality: dict) -> Section:
+def _gate_section(quality: dict[str, Any]) -> Section:
     checks = quality.get("checks", [])
     return _section(
         "Quality gate",
@@ -193,20 +204,20 @@ def _gate_section(quality: dict) -> Section:
     )
 
 
-def _funnel_section(quality: dict) -> Section:
+def _funnel_section(quality: dict[str, Any]) -> Section:
     return _section(
         "Rows through the pipeline", [], ["Source", "Step", "Rows"], wording.funnel_rows(quality.get("funnel", {}))
     )
 
 
 def report_email(
-    quality: dict,
+    quality: dict[str, Any],
     attachments: dict[str, bytes],
     *,
     sender: str,
     receivers: list[str],
-    wines: list[dict] = (),
-    changes: list[dict] = (),
+    wines: Sequence[dict[str, Any]] = (),
+    changes: Sequence[dict[str, Any]] = (),
     when: dt.datetime | None = None,
 ) -> EmailMessage:
     """The month's report for its readers: what they act on first (figures and their changes, top wines,
@@ -243,7 +254,7 @@ def report_email(
         _subject(f"BottleNeck wine report {month}{suffix}"),
         sender,
         receivers,
-        when or dt.datetime.now(dt.timezone.utc),
+        when or dt.datetime.now(dt.UTC),
     )
     message.set_content("\n".join(text), cte="quoted-printable")
     message.add_alternative(_html_document(month, "\n".join(page)), subtype="html", cte="quoted-printable")
@@ -277,9 +288,9 @@ class _PartGenerator(BytesGenerator):
 
     def _write_lines(self, lines: str) -> None:
         if "\r" in lines:
-            super()._write_lines(lines)
+            super()._write_lines(lines)  # type: ignore[misc]  # email.generator's own hook, not in its stub
         else:  # every line end is then a \n, which the generator's own line ending replaces
-            self.write(lines.replace("\n", self._NL))
+            self.write(lines.replace("\n", self._NL))  # type: ignore[attr-defined]  # its line end, not in the stub
 
 
 def eml_bytes(message: EmailMessage) -> bytes:
@@ -311,13 +322,15 @@ def month_report_email(reports: dict[str, bytes], *, sender: str, receivers: lis
     )
 
 
-def _named_wines(reports: dict[str, bytes]) -> list[dict]:
+def _named_wines(reports: dict[str, bytes]) -> list[dict[str, Any]]:
     """The wines the email can name, from the CSVs it attaches: every premium wine (the new premium wines
     are among them) and the ordinary wines that can be among the top wines by revenue."""
-    wines = []
+    wines: list[dict[str, Any]] = []
     for name, category in (("premium_wines.csv", PREMIUM), ("ordinary_wines.csv", ORDINARY)):
         columns = csv_columns(reports[name], ("product_id", "post_title", "revenue"))
-        rows = zip(map(int, columns["product_id"]), columns["post_title"], map(float, columns["revenue"]))
+        rows: Iterable[tuple[int, str, float]] = zip(
+            map(int, columns["product_id"]), columns["post_title"], map(float, columns["revenue"]), strict=True
+        )
         if category == ORDINARY:
             rows = heapq.nsmallest(TOP_WINES, rows, key=lambda row: revenue_rank(row[2], row[0]))
         wines += [
@@ -338,7 +351,7 @@ def alert_email(
     when: dt.datetime | None = None,
 ) -> EmailMessage:
     """The operators' alert of a failed run: what failed, why, the log before it, and how to run it again."""
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     rerun = RERUN.format(month=month)
     text = [
         f"The BottleNeck run for {month} failed.",
