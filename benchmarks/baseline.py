@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
             JOIN web_clean w ON w.sku = l.id_web;
     """)
     products = con.execute("SELECT * FROM products ORDER BY product_id").df()
-    turnover = float(con.execute("SELECT coalesce(sum(revenue), 0) FROM products").fetchone()[0])
+    turnover = float(con.execute("SELECT coalesce(sum(revenue), 0) FROM products").fetchall()[0][0])
 
     # 3. z-score in pandas (sample standard deviation).
     products["zscore"] = (products["price"] - products["price"].mean()) / products["price"].std()

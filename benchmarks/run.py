@@ -36,7 +36,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import scale_month  # noqa: E402
+from benchmarks import scale_month
 
 REPO = scale_month.REPO
 BASELINE = REPO / "benchmarks" / "baseline.py"
@@ -289,7 +289,8 @@ def table(rows: list[dict]) -> str:
             f"| {row['scale']} | {row['input_rows']:,} | {p['wall_s']:.2f} | {p['cpu_s']:.2f} | {p['peak_rss_mb']:.0f} "
             f"| {b['wall_s']:.2f} | {b['cpu_s']:.2f} | {b['peak_rss_mb']:.0f} "
             f"| {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.2f} "
-            f"| {p['wall_us_per_row']:.1f}, {p['cpu_us_per_row']:.1f} | {b['wall_us_per_row']:.1f}, {b['cpu_us_per_row']:.1f} |"
+            f"| {p['wall_us_per_row']:.1f}, {p['cpu_us_per_row']:.1f} "
+            f"| {b['wall_us_per_row']:.1f}, {b['cpu_us_per_row']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -408,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(
             json.dumps(
                 {
-                    "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "machine": info,
                     "argv": sys.argv,
                     "summary": rows,

@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import run, scale_month  # noqa: E402
+from benchmarks import run, scale_month
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             "--local-scheduler",
         ]
         done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True)
-        line = next((l for l in done.stdout.splitlines() if l.startswith("TASK_TIMES ")), None)
+        line = next((text for text in done.stdout.splitlines() if text.startswith("TASK_TIMES ")), None)
         if line is None:
             print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
             return 1

@@ -1,5 +1,6 @@
 """Session fixtures: real server processes on loopback (S3, SMTP, luigid) and the real seed month."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -91,14 +92,10 @@ class ServerProcess:
         return None
 
     def start(self) -> None:
-        output = open(self.log, "ab") if self.log else subprocess.DEVNULL
-        try:
+        with open(self.log, "ab") if self.log else contextlib.nullcontext(subprocess.DEVNULL) as output:
             self.process = subprocess.Popen(
                 self.command(), env=self.environment(), stdout=output, stderr=subprocess.STDOUT
             )
-        finally:
-            if self.log:
-                output.close()
         deadline = time.monotonic() + self.start_timeout
         while self.process.poll() is None and time.monotonic() < deadline:
             try:

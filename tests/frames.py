@@ -14,13 +14,13 @@ def _rows(model, columns, rows, **constants):
 
 def erp(*rows):
     """(product_id, price) or (product_id, price, stock_quantity)."""
-    rows = [(row + (5,))[:3] for row in rows]
+    rows = [((*row, 5))[:3] for row in rows]
     return _rows(StagedErp, ["product_id", "price", "stock_quantity"], rows, onsale_web=1, stock_status="instock")
 
 
 def web(*rows):
     """(sku, total_sales, post_type, post_title); post_type and title optional."""
-    rows = [(row + ("product", f"Wine {row[0]}"))[:4] for row in rows]
+    rows = [((*row, "product", f"Wine {row[0]}"))[:4] for row in rows]
     return _rows(StagedWeb, ["sku", "total_sales", "post_type", "post_title"], rows)
 
 

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from bottleneck.demo import ERP_COLUMNS, LIAISON_COLUMNS, xlsx_bytes
@@ -43,7 +44,7 @@ def run(
     env: dict | None = None,
     command: str = "bottleneck-run",
     timeout: float = 300,
-    launcher: list[str] = (),
+    launcher: Sequence[str] = (),
 ) -> subprocess.CompletedProcess:
     """Runs the command as a user would, from a folder holding no luigi.cfg."""
     environment = {

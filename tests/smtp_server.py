@@ -17,6 +17,7 @@ import signal
 import ssl
 import threading
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -69,7 +70,7 @@ def main() -> None:
     parser.add_argument("--login")
     args = parser.parse_args()
 
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if args.mode != "plain":
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.cert, args.key)

@@ -59,13 +59,16 @@ def test_failures_of_one_month_give_one_alert_written_to_the_lake(local_lake, wo
     assert not ok
     [alert] = alert_files(local_lake)
     message = parse(alert.read_bytes())
-    assert "2024-05" in message["Subject"] and "Breaks" in message["Subject"]
+    assert "2024-05" in message["Subject"]
+    assert "Breaks" in message["Subject"]
     text = message.get_body(("plain",)).get_content()
     assert "InvalidInputError: 2024-05 erp.xlsx: column 'price' breaks rule '<greater than 0>'" in text
-    assert "reading part" in text and "<of> the month" in text
+    assert "reading part" in text
+    assert "<of> the month" in text
     assert "bottleneck-run RunMonth --month 2024-05" in text
     page = message.get_body(("html",)).get_content()
-    assert "&lt;greater than 0&gt;" in page and "<greater than 0>" not in page
+    assert "&lt;greater than 0&gt;" in page
+    assert "<greater than 0>" not in page
     assert not (local_lake / "reports").exists()
 
 
@@ -105,7 +108,8 @@ def test_an_undeliverable_alert_is_logged_without_the_password_and_the_run_goes_
     luigi_options("bottleneck", "smtp_ca_bundle", server.ca_bundle)
     luigi_options("bottleneck", "alert_receivers", "oncall@bottleneck.test")
     assert not luigi.build([Breaks(month=MONTH)], local_scheduler=True)
-    assert "failure alert for 2024-05 not delivered" in caplog.text and "550 5.7.1 Relaying denied" in caplog.text
+    assert "failure alert for 2024-05 not delivered" in caplog.text
+    assert "550 5.7.1 Relaying denied" in caplog.text
     assert SMTP_PASSWORD not in caplog.text
 
 
@@ -134,7 +138,8 @@ def test_a_failed_gate_shows_its_whole_check_table():
     lines = text.splitlines()
     assert lines[0] == "QualityGateError: 2024-05: quality gate failed, no report written"
     assert lines[3].split() == ["status", "level", "observed", "expected", "check"]
-    assert lines[5].split()[:4] == ["failed", "error", "0", "at"] and lines[5].endswith("the month has products")
+    assert lines[5].split()[:4] == ["failed", "error", "0", "at"]
+    assert lines[5].endswith("the month has products")
     assert lines[6].split()[:2] == ["passed", "warning"]
     assert "- the month has products: no product is in erp, liaison and web" in lines
     assert alerts.error_text(InvalidInputError("x")) == "InvalidInputError: x"

@@ -35,7 +35,8 @@ def test_equal_prices_with_float_noise_have_no_z_score_and_no_premium(prices):
     # In euros the sample deviation of these is about 1e-15, not 0, and every z-score came out +-0.8 or more.
     assert pd.Series(prices).std(ddof=1) != 0
     wines = classified_wines(pd.DataFrame({"price": prices}), premium_zscore=0.5)
-    assert wines["price_zscore"].isna().all() and (wines["category"] == "ordinary").all()
+    assert wines["price_zscore"].isna().all()
+    assert (wines["category"] == "ordinary").all()
     assert premium_price_floor(pd.Series(prices), 0.5) is None
 
 

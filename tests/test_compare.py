@@ -1,6 +1,5 @@
 """Month over month on tiny tables: figures, headline deltas, each kind of change, the year's months."""
 
-
 import pandas as pd
 import pytest
 
@@ -36,7 +35,8 @@ def test_headline_gives_previous_change_and_percent_or_none_without_a_previous_m
         "change": 0,
         "change_pct": 0.0,
     }
-    assert rows["turnover"]["change"] == pytest.approx(458.0 - 61.0) and rows["turnover"]["previous"] == 61.0
+    assert rows["turnover"]["change"] == pytest.approx(458.0 - 61.0)
+    assert rows["turnover"]["previous"] == 61.0
     assert rows["turnover"]["change_pct"] == pytest.approx((458 - 61) / 61 * 100)
     assert rows["units"]["change"] == 3
     no_premium = month_figures("p", BEFORE.assign(category="ordinary"))
@@ -74,14 +74,16 @@ def test_a_price_equal_to_the_cent_is_no_change_and_identical_months_have_none()
 
 
 def test_without_a_previous_month_there_are_no_changes():
-    assert changes(AFTER, None).empty and list(changes(AFTER, None).columns)[0] == "change"
+    assert changes(AFTER, None).empty
+    assert changes(AFTER, None).columns[0] == "change"
 
 
 def test_comparison_records_the_previous_month_or_null_and_the_reason_and_gaps_in_the_year():
     current, previous = month_figures("2020-08", AFTER), month_figures("2020-07", BEFORE)
     gap = {"month": "2020-06", "figures": None, "reason": "2020-06: no raw exports in the lake"}
     record = comparison(current, [gap, {"month": "2020-07", "figures": previous, "reason": None}])
-    assert record["previous_month"] == previous and record["no_comparison"] is None
+    assert record["previous_month"] == previous
+    assert record["no_comparison"] is None
     assert record["history"] == [{"month": "2020-06", "gap": "2020-06: no raw exports in the lake"}, previous, current]
     failed = {"month": "2020-07", "figures": None, "reason": "2020-07: quality gate failed: product_id unique"}
     record = comparison(current, [gap, failed])

@@ -17,7 +17,7 @@ def test_the_default_month_is_read_when_a_task_is_made_not_at_import(monkeypatch
 
 def test_range_monthly_reaches_2000_01_whenever_it_runs(local_lake):
     for year in (2026, 2125):
-        now = int(dt.datetime(year, 6, 1, tzinfo=dt.timezone.utc).timestamp())
+        now = int(dt.datetime(year, 6, 1, tzinfo=dt.UTC).timestamp())
         backfill = RangeMonthly(of=RunMonth, start=dt.date(2000, 1, 1), stop=dt.date(2000, 4, 1), now=now)
         assert [task.month for task in backfill.requires()] == [dt.date(2000, month, 1) for month in (1, 2, 3)]
 

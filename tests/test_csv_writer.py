@@ -43,11 +43,13 @@ def test_the_csv_keeps_carriage_returns_inside_their_row_and_rounds_to_the_cent(
     table["price"] = [0.125, 2.675, 1e20]
     table.loc[0, "price_zscore"] = float("nan")
     data = wines_csv(table)
-    assert data.count(b"\r\n") == 4 and b'"\'\rReturn"' in data
+    assert data.count(b"\r\n") == 4
+    assert b'"\'\rReturn"' in data
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     assert [row[2] for row in rows[1:]] == ["'" + title for title in HOSTILE_TITLES[3:]]
     assert [row[3] for row in rows[1:]] == [f"{price:.2f}" for price in table["price"]]
-    assert rows[1][6] == "" and rows[2][6] == f"{table['price_zscore'][1]:.4f}"
+    assert rows[1][6] == ""
+    assert rows[2][6] == f"{table['price_zscore'][1]:.4f}"
 
 
 def test_changes_csv_has_the_columns_cents_and_safe_text():

@@ -5,10 +5,10 @@ import json
 from bottleneck import quality
 from bottleneck.classify import classified_wines
 from bottleneck.compare import changes, comparison, month_figures
+from bottleneck.csv_writer import rejected_csv, wines_csv
 from bottleneck.deliverables import deliverable_checks
 from bottleneck.reconcile import reconciled
 from bottleneck.reference import reference
-from bottleneck.csv_writer import rejected_csv, wines_csv
 from bottleneck.workbook import report_workbook
 from tests import frames
 
@@ -43,7 +43,8 @@ def failed(files) -> dict:
 
 def test_deliverables_of_one_month_agree():
     checks = deliverable_checks(month_files())
-    assert all(check.passed for check in checks) and len(checks) == 8
+    assert all(check.passed for check in checks)
+    assert len(checks) == 8
     assert {check.name: check.observed for check in checks}["revenue summed over the CSVs = quality.json turnover"] == (
         "330.50"
     )

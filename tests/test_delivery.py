@@ -79,13 +79,14 @@ def check_report_email(message, lake) -> None:
             assert figure in body
         for check in quality["checks"]:
             assert check["name"] in body
-    assert re.search(rf"\nProducts +{quality['products']:,} ", text) and re.search(rf"\nTurnover +{money} ", text)
+    assert re.search(rf"\nProducts +{quality['products']:,} ", text)
+    assert re.search(rf"\nTurnover +{money} ", text)
     attachments = {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
     assert attachments == {name: stored(lake, name) for name in mail.ATTACHMENTS}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode, login", [("plain", False), ("starttls", True), ("tls", True)])
+@pytest.mark.parametrize(("mode", "login"), [("plain", False), ("starttls", True), ("tls", True)])
 def test_the_month_report_arrives_whole_and_a_rerun_sends_nothing(smtp_server, lake, tmp_path, mode, login):
     server = smtp_server.get(mode, login=login)
     env = write_config(tmp_path, server)
@@ -95,7 +96,8 @@ def test_the_month_report_arrives_whole_and_a_rerun_sends_nothing(smtp_server, l
     assert envelope["rcpt_tos"] == ["pm@bottleneck.test", "cfo@bottleneck.test"]
     check_report_email(message, lake)
     receipt = json.loads(stored(lake, "email.json"))
-    assert receipt["message_id"] == message["Message-ID"] and receipt["transport"] == "smtp"
+    assert receipt["message_id"] == message["Message-ID"]
+    assert receipt["transport"] == "smtp"
     assert receipt["recipients"] == ["pm@bottleneck.test", "cfo@bottleneck.test"]
     assert SMTP_LOGIN not in json.dumps(receipt)
     assert not lake.joinpath(*REPORTS, "email.eml").exists()
@@ -116,7 +118,8 @@ def test_a_5xx_fails_the_run_clearly_and_the_rerun_sends_only_the_email(smtp_ser
     assert "DeliveryError" in failed.stderr
     assert "not delivered: permanent failure, not retried" in failed.stderr
     assert "554 5.7.1 Message refused by policy" in failed.stderr
-    assert lake.joinpath(*REPORTS, "report.xlsx").exists() and not lake.joinpath(*REPORTS, "email.json").exists()
+    assert lake.joinpath(*REPORTS, "report.xlsx").exists()
+    assert not lake.joinpath(*REPORTS, "email.json").exists()
     no_password_anywhere(failed, lake, server)
 
     server.accept()
@@ -134,7 +137,8 @@ def test_a_refused_login_fails_at_once_without_showing_the_password(smtp_server,
     env = {**write_config(tmp_path, server), "SMTP_PASSWORD": "not-" + SMTP_PASSWORD}
     result = run_month(lake, tmp_path, MONTH, env)
     assert result.returncode == 8, result.stderr
-    assert "refused the login" in result.stderr and "check [smtp] username and password" in result.stderr
+    assert "refused the login" in result.stderr
+    assert "check [smtp] username and password" in result.stderr
     assert "not-" + SMTP_PASSWORD not in result.stdout + result.stderr
     no_password_anywhere(result, lake, server)
     assert server.received() == []
@@ -151,7 +155,8 @@ def test_a_failed_run_sends_one_alert_and_no_report(smtp_server, lake, tmp_path)
     assert len(received) == 1, "one failure alert expected: is alerts.install() called when bottleneck is imported?"
     [(alert, envelope)] = received
     assert envelope["rcpt_tos"] == ["oncall@bottleneck.test"]
-    assert MONTH in alert["Subject"] and "RawManifest" in alert["Subject"]
+    assert MONTH in alert["Subject"]
+    assert "RawManifest" in alert["Subject"]
     text = alert.get_body(("plain",)).get_content()
     assert "MissingSourceError: 2020-08: raw exports not ready" in text
     assert f"bottleneck-run RunMonth --month {MONTH}" in text
@@ -172,7 +177,8 @@ def test_the_server_down_then_back_within_the_retry_window_still_delivers(smtp_s
     finally:
         restart.join()
     assert result.returncode == 0, result.stderr
-    assert "refused the connection" in result.stderr and "retrying" in result.stderr
+    assert "refused the connection" in result.stderr
+    assert "retrying" in result.stderr
     [(message, _)] = server.received()
     check_report_email(message, lake)
     no_password_anywhere(result, lake, server)
@@ -187,7 +193,8 @@ def test_without_smtp_host_the_email_is_an_eml_file_in_the_month_reports(lake, t
     assert f"written to {eml}" in result.stderr
     check_report_email(parse(eml.read_bytes()), lake)
     receipt = json.loads(stored(lake, "email.json"))
-    assert receipt["transport"] == "eml" and receipt["path"] == str(eml)
+    assert receipt["transport"] == "eml"
+    assert receipt["path"] == str(eml)
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """A month's identity: its raw exports and result settings, checked cheaply before every task, never mixed."""
 
 import datetime as dt
+from pathlib import Path
 
 import luigi.task
 import pytest
@@ -31,16 +32,19 @@ def test_complete_reads_no_raw_export_and_the_check_hashes_only_a_rewritten_one(
     monkeypatch.setattr(
         lake_module,
         "read_bytes",
-        lambda file: refuse_raw(file) if "/raw/" in file.path else open(file.path, "rb").read(),
+        lambda file: refuse_raw(file) if "/raw/" in file.path else Path(file.path).read_bytes(),
     )
     monkeypatch.setattr(lake_module, "sha256", lambda file: hashed.append(file.path) or real_sha256(file))
     month = dt.date(2020, 8, 1)
-    tasks = luigi.task.flatten([RunMonth(month=month), *[t for t in RunMonth(month=month).deps()]])
-    assert all(task.complete() for task in tasks) and not hashed
+    tasks = luigi.task.flatten([RunMonth(month=month), *list(RunMonth(month=month).deps())])
+    assert all(task.complete() for task in tasks)
+    assert not hashed
 
     (folder / "web.xlsx").write_bytes((seed_month / "web.xlsx").read_bytes())  # the same bytes, written again
     check = MonthInputs(month=month)
-    assert not check.complete() and not RunMonth(month=month).complete() and not hashed
+    assert not check.complete()
+    assert not RunMonth(month=month).complete()
+    assert not hashed
     check.run()  # the same content: passes, having hashed that one file
     assert hashed == [str(folder / "web.xlsx")]
 
@@ -67,7 +71,8 @@ def test_a_month_started_with_one_premium_threshold_is_never_finished_with_anoth
         f"{lake}/work/2020/08/raw_manifest.json)"
     ) in refused.stderr
     assert "Set premium_zscore = 2.0 again to finish the month, or re-process it" in refused.stderr
-    assert not (lake / "work/2020/08/classified_wines.parquet").exists() and not (lake / "reports").exists()
+    assert not (lake / "work/2020/08/classified_wines.parquet").exists()
+    assert not (lake / "reports").exists()
 
     finished = run_month(lake, tmp_path, env=cfg(tmp_path, "2.0"))
     assert finished.returncode == 0, finished.stderr[-3000:]

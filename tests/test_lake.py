@@ -19,20 +19,24 @@ def test_targets_are_s3_or_local_by_the_lake_url(monkeypatch, tmp_path):
     assert isinstance(lake.target(AUGUST, "quality_json"), S3Target)
     monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path))
     local = lake.target(AUGUST, "quality_json")
-    assert isinstance(local, luigi.LocalTarget) and local.path == str(tmp_path / "reports/2020/08/quality.json")
+    assert isinstance(local, luigi.LocalTarget)
+    assert local.path == str(tmp_path / "reports/2020/08/quality.json")
 
 
 def test_writes_are_all_or_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("BOTTLENECK_LAKE", str(tmp_path))
     target = lake.target(AUGUST, "quality_json")
 
-    class Interrupted(Exception):
+    class InterruptedWriteError(Exception):
         pass
 
-    with pytest.raises(Interrupted):
+    def interrupted_write():
         with target.open("w") as stream:
             stream.write(b'{"products": ')
-            raise Interrupted
+            raise InterruptedWriteError
+
+    with pytest.raises(InterruptedWriteError):
+        interrupted_write()
     assert not target.exists()
     lake.write_text(target, '{"products": 1}')
     assert lake.read_text(target) == '{"products": 1}'
@@ -56,7 +60,8 @@ def test_sha256_streams_a_file_in_chunks(tmp_path, monkeypatch):
 
     monkeypatch.setattr(target, "open", counting_open)
     assert lake.sha256(target) == hashlib.sha256(data).hexdigest()
-    assert reads and set(reads) == {lake.HASH_CHUNK_BYTES}, "read whole instead of in chunks"
+    assert reads, "read whole instead of in chunks"
+    assert set(reads) == {lake.HASH_CHUNK_BYTES}, "read whole instead of in chunks"
 
 
 def test_stat_tells_size_and_version_without_reading(tmp_path, monkeypatch, s3_env, s3_server):

@@ -10,7 +10,7 @@ import zlib
 import pandas as pd
 import pytest
 
-from bottleneck import list_sheets, workbook, wording
+from bottleneck import list_sheets, wording, workbook
 from bottleneck.classify import classified_wines
 from bottleneck.compare import changes, comparison, month_figures
 
@@ -38,7 +38,7 @@ def month(rows: int) -> pd.DataFrame:
             "post_title": [TITLES[n % len(TITLES)] for n in range(rows)],
             "price": prices,
             "total_sales": sales,
-            "revenue": [round(price * sale, 2) for price, sale in zip(prices, sales)],
+            "revenue": [round(price * sale, 2) for price, sale in zip(prices, sales, strict=True)],
             "stock_quantity": pd.array([None if n % 11 == 0 else n - 5 for n in range(rows)], dtype="Int64"),
             "stock_status": ["instock"] * rows,
         }
@@ -96,14 +96,16 @@ def test_libreoffice_reads_every_row_of_every_list_and_the_continued_sheets(tmp_
 
     listed = sheets["All products"][1:] + sheets["All products (2)"][1:]
     assert sheets["All products"][0] == list(wording.WINE_COLUMNS.values()) == sheets["All products (2)"][0]
-    assert len(sheets["All products"]) == 1501 and len(listed) == len(wines)
+    assert len(sheets["All products"]) == 1501
+    assert len(listed) == len(wines)
     ranked = wines.sort_values("revenue", ascending=False)
     assert [float(row[5]) for row in listed] == ranked["revenue"].tolist()
     by_id = {int(row[0]): row for row in listed}
     for wine in wines.itertuples():
         row = by_id[wine.product_id]
         assert row[1:3] == [wine.sku, wine.post_title]  # text as written, never a formula's result
-        assert float(row[3]) == wine.price and float(row[4]) == wine.total_sales
+        assert float(row[3]) == wine.price
+        assert float(row[4]) == wine.total_sales
         assert row[7] == ("" if pd.isna(wine.stock_quantity) else str(wine.stock_quantity))
         assert float(row[6]) == pytest.approx(wine.price_zscore, rel=1e-12)
     assert len(sheets["Premium"]) - 1 == quality["premium"] == 139
@@ -143,4 +145,5 @@ def test_the_workbook_is_deflated_by_isa_l_and_zipfile_gets_its_zlib_back(monkey
         assert archive.testzip() is None  # every part inflates to the bytes its checksum was made of
     assert {part.compress_type for part in parts} == {zipfile.ZIP_DEFLATED}
     assert levels == [list_sheets.ZIP_LEVEL] * len(parts)
-    assert (zipfile.zlib, zipfile.crc32) == (zlib, zlib.crc32) and isal_zlib is not zlib
+    assert (zipfile.zlib, zipfile.crc32) == (zlib, zlib.crc32)
+    assert isal_zlib is not zlib

@@ -2,13 +2,13 @@
 
 import datetime as dt
 import email
-import json
 import email.policy
+import json
 import smtplib
-import socket
 import ssl
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -44,7 +44,7 @@ FUNNEL = {
 }
 CURRENT = {"month": "2024-05", "products": 573, "premium": 30, "ordinary": 543, "units": 2865, "turnover": 70568.6}
 PREVIOUS = {"month": "2024-04", "products": 570, "premium": 29, "ordinary": 541, "units": 2800, "turnover": 69334.1}
-EARLIER = [
+EARLIER: list[dict[str, Any]] = [
     {"month": "2024-03", "figures": None, "reason": "2024-03: no raw exports in the lake"},
     {"month": "2024-04", "figures": PREVIOUS, "reason": None},
 ]
@@ -90,7 +90,7 @@ CHANGES = [
 ]
 ATTACHMENTS = {
     "report.xlsx": bytes(range(256)) * 4,  # every byte value, as a binary workbook has
-    "premium_wines.csv": "product_id;name;price\r\n4001;Château d'Yquem;320.00\r\n".encode("utf-8"),
+    "premium_wines.csv": "product_id;name;price\r\n4001;Château d'Yquem;320.00\r\n".encode(),
     "ordinary_wines.csv": b"product_id;name;price\n4002;Muscadet;9.90\n\n\xe9\n",  # LF, blank line, latin-1 byte
 }
 
@@ -124,7 +124,8 @@ def test_money_has_thousands_separators_cents_and_euro_sign():
 
 def test_report_email_leads_with_what_readers_act_on_then_changes_year_and_gate():
     message = parsed(report_message())
-    assert "2024-05" in message["Subject"] and message["To"] == "pm@bottleneck.test"
+    assert "2024-05" in message["Subject"]
+    assert message["To"] == "pm@bottleneck.test"
     text, page = bodies(message)
     for body in (text, page):
         order = [
@@ -161,7 +162,8 @@ def test_report_email_leads_with_what_readers_act_on_then_changes_year_and_gate(
     assert "Figure          This month   Previous month (2024-04)  Change       Change %" in text
     assert "Turnover        70,568.60 €  69,334.10 €               +1,234.50 €  +1.8 %" in text
     top = text[text.index("Top 10 wines") : text.index("New premium wines")]
-    assert top.index("1   Egly-Ouriet <Grand> Cru & Fils") < top.index("2   Wine 14") and "Wine 4 " not in top
+    assert top.index("1   Egly-Ouriet <Grand> Cru & Fils") < top.index("2   Wine 14")
+    assert "Wine 4 " not in top
     assert "- Egly-Ouriet <Grand> Cru & Fils (4352): became premium, ordinary → premium" in text
     assert "- Cognac Frapin VIP XO (4500): new this month, 176.00 €" in text
     assert "Wine 14 (4014)" not in text[text.index("New premium wines") : text.index("Warnings")]
@@ -170,7 +172,9 @@ def test_report_email_leads_with_what_readers_act_on_then_changes_year_and_gate(
 def test_report_email_shows_no_json_to_its_readers():
     text, page = bodies(parsed(report_message()))
     for body in (text, page):
-        assert "{" not in body and "}" not in body and '"stage"' not in body
+        assert "{" not in body
+        assert "}" not in body
+        assert '"stage"' not in body
 
 
 def test_report_email_files_arrive_unchanged():
@@ -205,7 +209,7 @@ def test_the_eml_keeps_every_line_ending_as_email_writes_it():
 
 def test_without_a_previous_month_the_email_says_why():
     quality = {**QUALITY, **comparison(CURRENT, EARLIER[:1])}
-    text, page = bodies(parsed(report_message(quality=quality)))
+    text, _page = bodies(parsed(report_message(quality=quality)))
     assert "No comparison with the month before: 2024-03: no raw exports in the lake." in text
     assert "No comparison, so no wine can be called new." in text
     assert "Products        573          —               —       —" in text
@@ -221,12 +225,14 @@ def test_a_record_made_before_months_were_compared_still_reads():
         "checks": CHECKS,
     }
     text, _ = bodies(parsed(mail.report_email(quality, {}, sender="a@b.test", receivers=["c@d.test"])))
-    assert "Turnover        70,568.60 €" in text and "No comparison with the month before." in text
+    assert "Turnover        70,568.60 €" in text
+    assert "No comparison with the month before." in text
 
 
 def test_html_escapes_names_and_details():
     _, page = bodies(parsed(report_message()))
-    assert "<b>Château" not in page and "<Grand>" not in page
+    assert "<b>Château" not in page
+    assert "<Grand>" not in page
     assert "&lt;b&gt;Château Lagrange&lt;/b&gt; &amp; Fils" in page
     assert "Egly-Ouriet &lt;Grand&gt; Cru &amp; Fils" in page
 
@@ -249,7 +255,8 @@ def test_the_month_email_is_made_from_the_stored_files():
     }
     message = parsed(mail.month_report_email(reports, sender="a@b.test", receivers=["c@d.test"]))
     text, _ = bodies(message)
-    assert "1  =Cru" in text and "2  Muscadet" in text
+    assert "1  =Cru" in text
+    assert "2  Muscadet" in text
     assert "- =Cru (4352): new this month, 88.40 €" in text
     assert set(attachments_of(message)) == {"report.xlsx", "premium_wines.csv", "ordinary_wines.csv", "changes.csv"}
 
@@ -286,14 +293,16 @@ def test_alert_names_month_task_error_log_and_rerun_command():
             receivers=["oncall@bottleneck.test"],
         )
     )
-    assert "2024-05" in message["Subject"] and "QualityReport" in message["Subject"]
+    assert "2024-05" in message["Subject"]
+    assert "QualityReport" in message["Subject"]
     text, page = bodies(message)
     for body in (text, page):
         assert "QualityReport(month=2024-05)" in body
         assert "bottleneck-run RunMonth --month 2024-05" in body
         assert "running StagedErp" in body
     assert "QualityGateError: <script>x</script> failed" in text
-    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
 
 
 def test_addresses_reads_a_comma_list():
@@ -310,7 +319,8 @@ def test_without_smtp_host_the_embedded_default_writes_eml(luigi_options, local_
     message = report_message()
     record = mail.deliver(message, ["pm@bottleneck.test"], MONTH, "email_eml")
     stored = lake.read_bytes(lake.target(MONTH, "email_eml"))
-    assert record["transport"] == "eml" and record["path"] == lake.target(MONTH, "email_eml").path
+    assert record["transport"] == "eml"
+    assert record["path"] == lake.target(MONTH, "email_eml").path
     assert attachments_of(email.message_from_bytes(stored, policy=email.policy.default)) == ATTACHMENTS
 
 
@@ -339,10 +349,10 @@ def test_settings_come_from_luigi_smtp_section_with_password_from_environment(lu
 
 
 @pytest.mark.parametrize(
-    "error, transient",
+    ("error", "transient"),
     [
         (ConnectionRefusedError(111, "refused"), True),
-        (socket.timeout("timed out"), True),
+        (TimeoutError("timed out"), True),
         (smtplib.SMTPServerDisconnected("gone"), True),
         (smtplib.SMTPResponseException(421, b"try later"), True),
         (smtplib.SMTPDataError(451, b"local error"), True),
@@ -361,7 +371,7 @@ def test_transient_failures_are_told_from_permanent_ones(error, transient):
 # ----------------------------------------------------------------------------------------- real SMTP server
 
 
-@pytest.mark.parametrize("mode, login", [("plain", False), ("starttls", True), ("tls", True)])
+@pytest.mark.parametrize(("mode", "login"), [("plain", False), ("starttls", True), ("tls", True)])
 def test_sends_in_every_mode_and_the_message_arrives_whole(smtp_server, mode, login):
     server = smtp_server.get(mode, login=login)
     settings = mail.SmtpSettings(**server.settings_kwargs())
@@ -382,7 +392,7 @@ def test_an_untrusted_certificate_fails_at_once_naming_the_ca_option(smtp_server
     server = smtp_server.get(mode, login=True)
     settings = mail.SmtpSettings(**{**server.settings_kwargs(), "ca_bundle": ""})
     started = time.monotonic()
-    with pytest.raises(DeliveryError, match="not trusted.*smtp_ca_bundle"):
+    with pytest.raises(DeliveryError, match=r"not trusted.*smtp_ca_bundle"):
         mail.send(report_message(), ["pm@bottleneck.test"], settings)
     assert time.monotonic() - started < 5
     assert server.received() == []
@@ -407,7 +417,7 @@ def test_a_5xx_rejection_fails_at_once_with_the_reply(smtp_server):
     server = smtp_server.get("starttls", login=True)
     server.reject("554 5.7.1 Message refused by policy")
     started = time.monotonic()
-    with pytest.raises(DeliveryError, match="permanent failure, not retried.*554 5.7.1 Message refused by policy"):
+    with pytest.raises(DeliveryError, match=r"permanent failure, not retried.*554 5\.7\.1 Message refused by policy"):
         mail.send(report_message(), ["pm@bottleneck.test"], mail.SmtpSettings(**server.settings_kwargs()))
     assert time.monotonic() - started < 5
 
@@ -418,8 +428,10 @@ def test_a_refused_login_fails_at_once_without_showing_the_password(smtp_server,
     settings = mail.SmtpSettings(**{**server.settings_kwargs(), "password": wrong})
     with pytest.raises(DeliveryError, match="refused the login") as failure:
         mail.send(report_message(), ["pm@bottleneck.test"], settings)
-    assert wrong not in str(failure.value) and SMTP_LOGIN not in str(failure.value)
-    assert failure.value.__cause__ is None and failure.value.__context__ is not None  # suppressed, not chained
+    assert wrong not in str(failure.value)
+    assert SMTP_LOGIN not in str(failure.value)
+    assert failure.value.__cause__ is None
+    assert failure.value.__context__ is not None
     assert wrong not in caplog.text
     assert server.received() == []
 
@@ -434,7 +446,8 @@ def test_server_down_then_back_within_the_retry_window_still_delivers(smtp_serve
     finally:
         restart.join()
     assert len(server.received()) == 1
-    assert "refused the connection" in caplog.text and "retrying" in caplog.text
+    assert "refused the connection" in caplog.text
+    assert "retrying" in caplog.text
     assert SMTP_PASSWORD not in caplog.text
 
 

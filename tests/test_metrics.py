@@ -31,7 +31,8 @@ def test_a_month_that_ran_pushes_its_figures_and_the_time_of_its_success(seed_mo
     assert pushed[("bottleneck_month_premium", MONTH)] == 30
     assert pushed[("bottleneck_month_ordinary", MONTH)] == 684
     assert pushed[("bottleneck_quality_gate_passed", MONTH)] == 1
-    assert pushed[("bottleneck_run_success", MONTH)] == 1 and pushed[("bottleneck_run_exit_code", MONTH)] == 0
+    assert pushed[("bottleneck_run_success", MONTH)] == 1
+    assert pushed[("bottleneck_run_exit_code", MONTH)] == 0
     assert before <= pushed[("bottleneck_last_success_timestamp_seconds", MONTH)] <= time.time()
     assert 0 < pushed[("bottleneck_run_duration_seconds", MONTH)] < time.time() - before
 
@@ -91,13 +92,17 @@ def test_samples_of_a_success_and_of_a_failure():
             {"name": "unique", "level": "error", "status": "passed"},
         ],
     }
-    now = dt.datetime(2020, 9, 15, tzinfo=dt.timezone.utc).timestamp()
+    now = dt.datetime(2020, 9, 15, tzinfo=dt.UTC).timestamp()
     success = metrics.success_samples(quality, 4.5, now)
-    assert success["bottleneck_month_turnover"] == 12.5 and success["bottleneck_quality_warnings"] == 1
-    assert success["bottleneck_last_success_timestamp_seconds"] == now and success["bottleneck_run_success"] == 1
+    assert success["bottleneck_month_turnover"] == 12.5
+    assert success["bottleneck_quality_warnings"] == 1
+    assert success["bottleneck_last_success_timestamp_seconds"] == now
+    assert success["bottleneck_run_success"] == 1
     gate = metrics.failure_samples(QualityGateError("2020-08: quality gate failed"), 2.0, now)
-    assert gate["bottleneck_run_exit_code"] == 7 and gate["bottleneck_quality_gate_passed"] == 0
+    assert gate["bottleneck_run_exit_code"] == 7
+    assert gate["bottleneck_quality_gate_passed"] == 0
     missing = metrics.failure_samples(MissingSourceError("absent"), 1.0, now)
-    assert missing["bottleneck_run_exit_code"] == 3 and "bottleneck_quality_gate_passed" not in missing
+    assert missing["bottleneck_run_exit_code"] == 3
+    assert "bottleneck_quality_gate_passed" not in missing
     assert metrics.failure_samples("Luigi's text of a failure", 1.0, now)["bottleneck_run_exit_code"] == 1
     assert set(success) | set(gate) <= set(metrics.METRICS)

@@ -99,13 +99,15 @@ def test_the_real_month_shows_exactly_the_designed_changes_in_either_order(both_
         for name in ("premium_wines.csv", "ordinary_wines.csv")
         for row in rows_of(first / name)
     }
-    assert len(real) == PRODUCTS and sum(Decimal(row["revenue"]) for row in real.values()) == TURNOVER
+    assert len(real) == PRODUCTS
+    assert sum(Decimal(row["revenue"]) for row in real.values()) == TURNOVER
     changes = [
         (row["change"], int(row["product_id"]), row["wine"], row["before"], row["after"])
         for row in rows_of(first / "changes.csv")
     ]
     assert changes == expected_changes(real)
-    assert float(real[4132]["price_zscore"]) > 2 and real[4132]["price"] == "88.40"
+    assert float(real[4132]["price_zscore"]) > 2
+    assert real[4132]["price"] == "88.40"
     assert (first / "changes.csv").read_bytes() == (second / "changes.csv").read_bytes()
     assert rows_of(first / "changes.csv")[0].keys() >= {"change", "product_id", "sku", "wine", "before", "after"}
 
@@ -132,9 +134,10 @@ def test_quality_json_holds_the_previous_month_as_made_from_its_exports(both_ord
     }
     for record in records:
         assert (record["products"], record["premium"], record["turnover_cents"]) == (PRODUCTS, PREMIUM, 7056860)
-        assert record["previous_month"] == previous and record["no_comparison"] is None
+        assert record["previous_month"] == previous
+        assert record["no_comparison"] is None
         assert record["history"][-2:] == [previous, {key: record[key] for key in previous}]
-        assert [month["month"] for month in record["history"]][0] == "2019-09"
+        assert record["history"][0]["month"] == "2019-09"
         assert record["history"][0] == {"month": "2019-09", "gap": "2019-09: no raw exports in the lake"}
     assert records[0]["previous_month"] == records[1]["previous_month"]
     assert records[0]["headline"] == records[1]["headline"]
@@ -154,7 +157,8 @@ def test_the_workbook_and_the_email_show_the_changes(both_orders):
     assert "3 new wines, 4 price changes, 1 now premium, 3 biggest revenue moves." in text
     pushed = next(row for row in rows_of(folder / "changes.csv") if row["change"] == "premium")
     assert f"- {pushed['wine']} (4132): became premium, ordinary → premium" in text
-    assert "2 products have negative stock: 4973, 5700" in text and "13 checks passed, 1 warning." in text
+    assert "2 products have negative stock: 4973, 5700" in text
+    assert "13 checks passed, 1 warning." in text
     assert "changes.csv" in {part.get_filename() for part in message.iter_attachments()}
 
 
@@ -168,7 +172,8 @@ def test_wine_names_are_decoded_and_trimmed_in_every_output(both_orders):
     texts["email text"] = message.get_body(("plain",)).get_content()
     texts["email page as shown"] = html.unescape(message.get_body(("html",)).get_content())
     for name, text in texts.items():
-        assert "&amp;" not in text and "&#" not in text, name
+        assert "&amp;" not in text, name
+        assert "&#" not in text, name
     titles = [
         row["post_title"] for name in ("premium_wines.csv", "ordinary_wines.csv") for row in rows_of(folder / name)
     ]
@@ -187,7 +192,8 @@ def test_a_previous_month_that_cannot_be_processed_never_blocks_the_report(seed_
     result = run_month(lake, tmp_path, "2020-08")
     assert result.returncode == 0, result.stderr
     record = json.loads((reports(lake) / "quality.json").read_text())
-    assert record["previous_month"] is None and record["products"] == PRODUCTS
+    assert record["previous_month"] is None
+    assert record["products"] == PRODUCTS
     assert record["no_comparison"].startswith("2020-07 erp.xlsx: not an xlsx workbook")
     assert {
         "month": "2020-06",
@@ -203,7 +209,7 @@ def test_a_previous_month_that_fails_its_gate_is_no_comparison_with_the_reason(t
     erp = [[1, 1, 10.0, 5, "instock"], [2, 1, 30.0, 5, "instock"]]
     write_tiny_month(
         lake,
-        erp + [[1, 1, 12.0, 5, "instock"]],
+        [*erp, [1, 1, 12.0, 5, "instock"]],
         [["101", 3, "product", "A"], ["102", 1, "product", "B"]],
         [[1, "101"], [2, "102"]],
         month="2020-07",
@@ -224,15 +230,18 @@ def test_month_figures_are_made_again_when_the_exports_arrive(local_lake, seed_m
 
     task = MonthFigures(month=dt.date(2020, 7, 1))
     figures = local_lake.joinpath("work/2020/07/figures.json")
-    assert task.complete() and not figures.exists()  # no export at all: a gap, and nothing written for it
+    assert task.complete()
+    assert not figures.exists()
     folder = copy_month(seed_month, local_lake, "2020-07")
     assert not task.complete()
     task.run()
-    assert task.complete() and json.loads(figures.read_text())["figures"]["products"] == PRODUCTS
+    assert task.complete()
+    assert json.loads(figures.read_text())["figures"]["products"] == PRODUCTS
     (folder / "erp.xlsx").unlink()
     assert not task.complete()
     task.run()
-    assert task.complete() and "missing erp.xlsx" in json.loads(figures.read_text())["reason"]
+    assert task.complete()
+    assert "missing erp.xlsx" in json.loads(figures.read_text())["reason"]
 
 
 def test_on_s3_the_month_alone_gives_the_same_changes(two_months, both_orders, s3_server, tmp_path):

@@ -9,7 +9,8 @@ import pytest
 from bottleneck import quality
 from bottleneck.classify import classified_wines, price_zscores
 from bottleneck.reconcile import reconciled
-from bottleneck.reference import exact_turnover as reference_turnover, reference
+from bottleneck.reference import exact_turnover as reference_turnover
+from bottleneck.reference import reference
 from tests import frames
 
 TURNOVER = "turnover equals the rules run apart (pandas, Decimal)"
@@ -44,7 +45,8 @@ def failed(checks):
 def test_a_clean_month_passes_every_error_level_check():
     checks = run_gate(clean_month())
     assert failed(checks) == set()
-    assert checks[TURNOVER].observed == "330.00" and checks[TURNOVER].expected == "330.00"
+    assert checks[TURNOVER].observed == "330.00"
+    assert checks[TURNOVER].expected == "330.00"
     assert checks[ACCOUNTED].observed == {
         "erp": {"raw": 3, "kept": 2, "rejected": 1},
         "web": {"raw": 3, "kept": 2, "rejected": 1},
@@ -55,17 +57,22 @@ def test_a_clean_month_passes_every_error_level_check():
 def test_every_check_is_recorded_with_its_values_and_none_is_always_passed():
     checks = run_gate(clean_month())
     assert all(check.level in (quality.ERROR, quality.WARNING) for check in checks.values())
-    assert "row-count funnel per source" not in checks and "premium + ordinary = products" not in checks
+    assert "row-count funnel per source" not in checks
+    assert "premium + ordinary = products" not in checks
 
 
 def test_negative_stock_is_a_warning_not_a_failure():
     check = run_gate(clean_month())["no negative stock in erp.xlsx"]
-    assert check.record()["status"] == "warning" and check.observed == 1 and "3" in check.detail
+    assert check.record()["status"] == "warning"
+    assert check.observed == 1
+    assert "3" in check.detail
 
 
 def test_turnover_that_does_not_match_the_independent_computation_fails():
     check = run_gate(clean_month(), turnover=Decimal("330.01"))[TURNOVER]
-    assert not check.passed and check.expected == "330.00" and check.detail == "off by 0.01"
+    assert not check.passed
+    assert check.expected == "330.00"
+    assert check.detail == "off by 0.01"
 
 
 def test_the_reference_engine_applies_the_declared_rules_by_itself():
@@ -127,7 +134,8 @@ def test_an_empty_total_sales_on_a_product_is_named_never_summed_as_zero():
     staged["web"] = frames.web(("101", 3), ("102", None))
     checks = run_gate(staged)
     check = checks["every product has a price and a total_sales"]
-    assert not check.passed and check.detail == "empty: web.xlsx row 3 column total_sales (product_id 2)"
+    assert not check.passed
+    assert check.detail == "empty: web.xlsx row 3 column total_sales (product_id 2)"
     assert checks[TURNOVER].passed  # both engines leave the unknown out; the check above names it
 
 
@@ -142,7 +150,8 @@ def test_a_clean_web_product_lost_in_the_join_fails():
     staged = clean_month()
     staged["web"] = frames.web(("101", 3), ("102", 2), ("103", 7))
     check = run_gate(staged)["no clean web product lost in the join"]
-    assert not check.passed and "103" in check.detail
+    assert not check.passed
+    assert "103" in check.detail
 
 
 def test_a_row_dropped_without_a_rejected_row_fails_the_accounting():
@@ -162,7 +171,7 @@ def test_a_row_both_kept_and_rejected_fails_the_accounting():
     rejected_rows = reconciled(staged).rejected_rows
     twice = pd.DataFrame([{"source_file": "erp.xlsx", "source_row": 2, "key": "1", "rule": "duplicate row"}])
     checks = run_gate(staged, rejected_rows=pd.concat([rejected_rows, twice], ignore_index=True))
-    assert "erp.xlsx: 3 raw != 2 kept + 2 rejected; rows counted twice: 2" == checks[ACCOUNTED].detail
+    assert checks[ACCOUNTED].detail == "erp.xlsx: 3 raw != 2 kept + 2 rejected; rows counted twice: 2"
 
 
 def test_a_product_the_rules_do_not_give_fails():
@@ -178,7 +187,8 @@ def test_duplicated_product_ids_fail():
     staged = clean_month()
     wines = classified_wines(reconciled(staged).products, 2.0)
     checks = run_gate(staged, wines=pd.concat([wines, wines.iloc[[0]]], ignore_index=True))
-    assert not checks["product_id unique"].passed and checks["product_id unique"].detail == "product_id repeated: 1"
+    assert not checks["product_id unique"].passed
+    assert checks["product_id unique"].detail == "product_id repeated: 1"
     assert not checks[SAME_AS_REFERENCE].passed
 
 
@@ -189,9 +199,11 @@ def test_a_wine_classed_otherwise_than_the_decimal_z_score_fails():
         "liaison": frames.liaison(*[(n, str(100 + n)) for n in range(1, 22)]),
     }
     wines = classified_wines(reconciled(staged).products, 2.0)
-    assert run_gate(staged, wines=wines)[PREMIUM].passed and run_gate(staged, wines=wines)[PREMIUM].observed == 1
+    assert run_gate(staged, wines=wines)[PREMIUM].passed
+    assert run_gate(staged, wines=wines)[PREMIUM].observed == 1
     check = run_gate(staged, wines=wines.assign(category="ordinary"))[PREMIUM]
-    assert not check.passed and check.detail == "product_id classed otherwise: 21"
+    assert not check.passed
+    assert check.detail == "product_id classed otherwise: 21"
 
 
 @pytest.mark.parametrize("prices", [[24.9] * 3, [5.7] * 7, [0.1 + 0.2, 0.3]], ids=["24.9x3", "5.7x7", "0.1+0.2"])
@@ -203,7 +215,8 @@ def test_output_that_breaks_its_schema_fails():
     staged = clean_month()
     wines = classified_wines(reconciled(staged).products, 2.0)
     check = run_gate(staged, wines=wines.assign(category="grand cru"))["products match the ClassifiedWine schema"]
-    assert not check.passed and "category" in check.detail
+    assert not check.passed
+    assert "category" in check.detail
 
 
 def test_the_record_carries_the_month_figures_the_funnel_and_every_check():
@@ -230,7 +243,8 @@ def test_a_failed_gate_record_says_so_and_its_table_reads_as_a_table():
     staged["web"] = frames.web(("101", 3), ("102", None))
     checks = list(run_gate(staged).values())
     record = quality.gate_record("2020-08", checks)
-    assert record["passed"] is False and set(record) == {"month", "passed", "checks"}
+    assert record["passed"] is False
+    assert set(record) == {"month", "passed", "checks"}
     table = quality.check_table(record["checks"]).splitlines()
     assert table[0].split() == ["status", "level", "observed", "expected", "check"]
     assert set(table[1]) == {"-", " "}

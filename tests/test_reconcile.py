@@ -20,7 +20,7 @@ def month(erp=None, web=None, liaison=None):
 
 def rejected(result):
     rows = result.rejected_rows
-    return sorted(zip(rows["source_file"], rows["key"].fillna(""), rows["rule"]))
+    return sorted(zip(rows["source_file"], rows["key"].fillna(""), rows["rule"], strict=True))
 
 
 def test_each_rule_is_rendered_from_its_declaration():
@@ -105,7 +105,8 @@ def test_funnel_counts_each_stage():
 
 def test_an_empty_month_reconciles_to_nothing():
     result = reconciled(month(erp=frames.erp(), web=frames.web(), liaison=frames.liaison()))
-    assert result.products.empty and result.turnover == Decimal("0.00")
+    assert result.products.empty
+    assert result.turnover == Decimal("0.00")
 
 
 def test_a_link_to_a_sku_not_on_the_web_is_a_join_loss_not_a_product():
@@ -134,7 +135,8 @@ def test_wine_names_are_shown_as_written():
         == "Champagne Petit Lebrun & Fils Blanc de Blancs"
     )
     assert written_name("  Mas Amiel&nbsp;2015 ") == "Mas Amiel 2015"
-    assert written_name("Ch&acirc;teau  d&#39;Yquem") == "Château d'Yquem" and written_name(None) is None
+    assert written_name("Ch&acirc;teau  d&#39;Yquem") == "Château d'Yquem"
+    assert written_name(None) is None
 
 
 def test_staged_tables_read_from_their_parquet_files_reconcile_as_the_frames_do():
@@ -148,5 +150,7 @@ def test_staged_tables_read_from_their_parquet_files_reconcile_as_the_frames_do(
         from_files = reconciled(paths)
     pd.testing.assert_frame_equal(from_files.products, from_frames.products)
     pd.testing.assert_frame_equal(from_files.rejected_rows, from_frames.rejected_rows)
-    assert from_files.funnel == from_frames.funnel and from_files.turnover == from_frames.turnover
-    assert from_files.funnel["erp"][0]["rows"] == 4 and len(from_files.rejected_rows) > 3
+    assert from_files.funnel == from_frames.funnel
+    assert from_files.turnover == from_frames.turnover
+    assert from_files.funnel["erp"][0]["rows"] == 4
+    assert len(from_files.rejected_rows) > 3

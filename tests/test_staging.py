@@ -19,7 +19,7 @@ def stage(source, columns, rows):
 
 
 @pytest.mark.parametrize(
-    "raw, expected",
+    ("raw", "expected"),
     [
         (15298, "15298"),
         (15298.0, "15298"),
@@ -71,7 +71,8 @@ def test_every_failing_column_and_rule_is_listed_with_its_row():
     assert message.startswith("2020-08 erp.xlsx: ")
     assert "column 'price' breaks rule 'type('float64')': 'abc' (row 2)" in message
     assert "column 'onsale_web' breaks rule 'isin([0, 1])': 5 (row 3)" in message
-    assert "column 'product_id' breaks rule 'not empty'" in message and "(row 4)" in message
+    assert "column 'product_id' breaks rule 'not empty'" in message
+    assert "(row 4)" in message
 
 
 def test_prices_must_be_in_whole_cents_and_sales_whole_and_positive():
@@ -85,7 +86,8 @@ def test_prices_must_be_in_whole_cents_and_sales_whole_and_positive():
 
 def test_a_month_with_no_rows_stages_an_empty_typed_table():
     table = stage("liaison", ["product_id", "id_web"], [])
-    assert len(table) == 0 and list(table.columns) == ["source_row", "product_id", "id_web"]
+    assert len(table) == 0
+    assert list(table.columns) == ["source_row", "product_id", "id_web"]
 
 
 def test_an_empty_price_is_refused_never_read_as_zero():
@@ -103,4 +105,5 @@ def test_a_sheet_starting_with_empty_rows_names_the_excel_row_of_each_failure():
     book.close()
     with pytest.raises(InvalidInputError) as refusal:
         staged_table("erp", buffer.getvalue(), "2020-08 erp.xlsx", 50, 1000)
-    assert "'abc' (row 6)" in str(refusal.value) and "7 (row 6)" in str(refusal.value)
+    assert "'abc' (row 6)" in str(refusal.value)
+    assert "7 (row 6)" in str(refusal.value)

@@ -49,7 +49,8 @@ def test_a_month_runs_end_to_end_and_a_rerun_does_nothing(seed_month, lake, tmp_
     written = files_under(lake)
     again = run_month(lake, tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "1 complete ones were encountered" in again.stderr and "ran successfully" not in again.stderr
+    assert "1 complete ones were encountered" in again.stderr
+    assert "ran successfully" not in again.stderr
     assert files_under(lake) == written
 
 
@@ -65,7 +66,8 @@ def test_every_missing_or_empty_export_is_named_at_once(lake, tmp_path):
         "empty " + str(folder / "web.xlsx"),
     ):
         assert problem in result.stderr
-    assert not (lake / "staging").exists() and reports(lake) == set()
+    assert not (lake / "staging").exists()
+    assert reports(lake) == set()
 
 
 BAD_INPUTS = {
@@ -168,7 +170,8 @@ def test_a_month_on_s3(seed_month, s3_server, tmp_path):
     listing = client.list_objects_v2(Bucket="wine-lake", Prefix="bottleneck/reports/2020/08/")
     assert {item["Key"].rsplit("/", 1)[1] for item in listing["Contents"]} == REPORT_FILES
     body = client.get_object(Bucket="wine-lake", Key="bottleneck/reports/2020/08/quality.json")["Body"].read()
-    assert b'"products": 714' in body and b'"turnover": 70568.6' in body
+    assert b'"products": 714' in body
+    assert b'"turnover": 70568.6' in body
     assert not list(tmp_path.glob("**/*.parquet")), "an S3 run wrote intermediates outside the lake"
 
 
@@ -189,7 +192,7 @@ def refused_for_size(lake, tmp_path, put_oversize_web, env: dict | None = None) 
         (limited, "2020-08 erp.xlsx: 0.0 MB is over the 0.001 MB limit; rule 'max_file_mb'"),
         (tmp_path / "absent.cfg", "2020-08 web.xlsx: 300.0 MB is over the 200 MB limit; rule 'max_file_mb'"),
     )
-    peaks = []
+    peaks: list[float] = []
     for config, refusal in cases:
         if peaks:
             put_oversize_web()
@@ -199,11 +202,13 @@ def refused_for_size(lake, tmp_path, put_oversize_web, env: dict | None = None) 
             tmp_path,
             env={**(env or {}), "LUIGI_CONFIG_PATH": str(config)},
         )
-        assert result.returncode == 6 and refusal in result.stderr, result.stderr[-3000:]
+        assert result.returncode == 6, result.stderr[-3000:]
+        assert refusal in result.stderr, result.stderr[-3000:]
         peaks.append(peak)
     baseline, peak = peaks
     print(f"peak RSS refusing: a 17 kB export {baseline:.0f} MB, a 300 MB one {peak:.0f} MB")
-    assert peak < baseline + 30 and peak < 300, f"{peak:.0f} MB: the export was read ({baseline:.0f} MB without it)"
+    assert peak < baseline + 30, f"{peak:.0f} MB: the export was read ({baseline:.0f} MB without it)"
+    assert peak < 300, f"{peak:.0f} MB: the export was read ({baseline:.0f} MB without it)"
     return baseline, peak
 
 
@@ -211,7 +216,8 @@ def test_a_300_mb_export_is_refused_by_its_size_before_it_is_read(seed_month, la
     folder = copy_month(seed_month, lake)
     refused_for_size(lake, tmp_path, lambda: sparse_file(folder / "web.xlsx"))
     # Nothing of the month itself is written (the figures of the months before, with no exports, are).
-    assert not (lake / "work" / "2020" / "08").exists() and not (lake / "staging").exists()
+    assert not (lake / "work" / "2020" / "08").exists()
+    assert not (lake / "staging").exists()
 
 
 @pytest.mark.slow

@@ -6,14 +6,19 @@ from bottleneck import wording
 
 
 def test_figures_and_changes_read_with_their_units_and_signs():
-    assert wording.figure("turnover", 70568.6) == "70,568.60 €" and wording.figure("products", 714) == "714"
-    assert wording.change("turnover", -12.5) == "−12.50 €" and wording.change("units", 19) == "+19"
-    assert wording.change("products", 0) == "no change" and wording.change("products", None) == "—"
-    assert wording.percent(0.42) == "+0.4 %" and wording.percent(-3.45) == "−3.5 %" and wording.percent(None) == "—"
+    assert wording.figure("turnover", 70568.6) == "70,568.60 €"
+    assert wording.figure("products", 714) == "714"
+    assert wording.change("turnover", -12.5) == "−12.50 €"
+    assert wording.change("units", 19) == "+19"
+    assert wording.change("products", 0) == "no change"
+    assert wording.change("products", None) == "—"
+    assert wording.percent(0.42) == "+0.4 %"
+    assert wording.percent(-3.45) == "−3.5 %"
+    assert wording.percent(None) == "—"
 
 
 @pytest.mark.parametrize(
-    "value, words",
+    ("value", "words"),
     [
         ({"price": 0, "sku": {"web": 2, "erp": [1, 2]}}, "price 0, sku web 2, erp 1, 2"),
         (1234, "1,234"),

@@ -45,7 +45,7 @@ def test_a_header_lower_down_and_an_extra_sheet_first_are_found():
 
 
 @pytest.mark.parametrize(
-    "data, rule",
+    ("data", "rule"),
     [
         (b"product_id,id_web\n1,2\n", "not a zip archive"),
         (xlsx_bytes(["product_id", "id_web"], [[1, "a"]])[:-200], "or one cut short"),
@@ -64,7 +64,7 @@ def test_refusals_name_the_file_and_the_rule(data, rule):
 
 def test_a_file_over_the_size_limit_is_refused():
     data = xlsx_bytes(["product_id", "id_web"], [[n, str(n)] for n in range(2000)])
-    with pytest.raises(InvalidInputError, match="over the 0.01 MB limit; rule 'max_file_mb'"):
+    with pytest.raises(InvalidInputError, match=r"over the 0\.01 MB limit; rule 'max_file_mb'"):
         read(data, max_file_mb=0.01)
 
 
@@ -89,7 +89,8 @@ def test_a_corrupt_part_is_refused():
 def test_a_stray_text_cell_far_down_a_number_column_is_kept_for_the_schema_to_name():
     rows = [[n, str(n)] for n in range(1, 1500)] + [["oops", "1500"]]
     table = read(xlsx_bytes(["product_id", "id_web"], rows))
-    assert table["product_id"][-1] == "oops" and table["source_row"][-1] == 1501
+    assert table["product_id"][-1] == "oops"
+    assert table["source_row"][-1] == 1501
 
 
 def test_leading_empty_rows_keep_excel_row_numbers():

@@ -1,9 +1,7 @@
 """bottleneck-admin check: the setup checked against real lake, SMTP, scheduler and Pushgateway servers."""
 
-
-
-from tests.conftest import free_port
 from tests.admin.commands import admin_command
+from tests.conftest import free_port
 
 
 def test_check_passes_against_a_reachable_lake_smtp_with_tls_scheduler_and_pushgateway(
@@ -45,7 +43,9 @@ def test_check_names_what_is_wrong_and_exits_non_zero(tmp_path, smtp_server):
     unwritable.write_text("not a folder")
     result = admin_command(["check"], unwritable, tmp_path, {"LUIGI_CONFIG_PATH": str(cfg)})
     assert result.returncode == 9, result.stdout + result.stderr  # the first failed check's code: lake unusable
-    assert f"FAILED  lake: {unwritable}/locks/" in result.stdout and "NotADirectoryError" in result.stdout
-    assert "FAILED  smtp:" in result.stdout and "certificate" in result.stdout
+    assert f"FAILED  lake: {unwritable}/locks/" in result.stdout
+    assert "NotADirectoryError" in result.stdout
+    assert "FAILED  smtp:" in result.stdout
+    assert "certificate" in result.stdout
     assert "FAILED  scheduler: central scheduler http://127.0.0.1:" in result.stdout
     assert "FAILED  pushgateway:" in result.stdout

@@ -13,9 +13,9 @@ import pytest
 
 from bottleneck import running
 from bottleneck.layout import SOURCES
+from tests.admin.commands import AUGUST, REPORT_FILES, admin_command, corrected_erp
 from tests.conftest import REPO
 from tests.months import copy_month, files_under, raw_folder, run_month
-from tests.admin.commands import AUGUST, REPORT_FILES, admin_command, corrected_erp
 
 
 def test_reprocess_refuses_without_a_reason_and_while_the_month_runs(seed_month, lake, tmp_path, live_process):
@@ -23,9 +23,11 @@ def test_reprocess_refuses_without_a_reason_and_while_the_month_runs(seed_month,
     assert run_month(lake, tmp_path).returncode == 0
     before = files_under(lake)
     missing = admin_command(["reprocess", "--month", "2020-08"], lake, tmp_path)
-    assert missing.returncode == 2 and "--reason" in missing.stderr
+    assert missing.returncode == 2
+    assert "--reason" in missing.stderr
     blank = admin_command(["reprocess", "--month", "2020-08", "--reason", "  "], lake, tmp_path)
-    assert blank.returncode == 2 and "--reason must say why" in blank.stderr
+    assert blank.returncode == 2
+    assert "--reason must say why" in blank.stderr
     running.mark(AUGUST, {"host": socket.gethostname(), "pid": live_process.pid}, "StagedErp(month=2020-08)")
     busy = admin_command(["reprocess", "--month", "2020-08", "--reason", "corrected ERP"], lake, tmp_path)
     assert busy.returncode == 1, busy.stderr
@@ -60,7 +62,8 @@ def check_reprocessed(old_report, listing, read):
     assert record["new_raw_sha256"] == {s: new_quality["raw_files"][s]["sha256"] for s in SOURCES}
     assert record["old_raw_sha256"]["erp"] != record["new_raw_sha256"]["erp"]
     assert record["old_raw_sha256"]["web"] == record["new_raw_sha256"]["web"]
-    assert record["finished_at"] and record["new_report"]["products"] == new_quality["products"]
+    assert record["finished_at"]
+    assert record["new_report"]["products"] == new_quality["products"]
     assert new_quality["turnover"] != old_quality["turnover"], "the corrected export was not used"
     assert json.loads(read("reports/2020/08/email.json"))["sent_at"] >= record["requested_at"]
     return record
@@ -185,13 +188,13 @@ def test_reprocess_killed_at_any_point_and_run_again_ends_as_an_uninterrupted_on
         kept = {path.name: path.read_bytes() for path in folders[0].iterdir() if path.name != "reprocess.json"}
         assert kept == old_report, f"killed after {point} changes: the former report was not kept whole"
         record = json.loads((folders[0] / "reprocess.json").read_text())
-        assert record["finished_at"] and record["reasons"] == ["ERP corrected"], point
+        assert record["finished_at"], point
+        assert record["reasons"] == ["ERP corrected"], point
         for name, data in expected.items():
             now = (lake / "reports" / "2020" / "08" / name).read_bytes()
             if name.endswith(".csv") or name == "quality.json":
                 assert now == data, f"killed after {point} changes: {name} differs from an uninterrupted reprocess"
         assert (lake / "reports" / "2020" / "08" / "email.json").exists()
-
 
 
 @pytest.mark.parametrize("point", [5, 19], ids=["copying-the-reports", "clearing-staging-and-work"])

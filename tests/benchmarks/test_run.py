@@ -21,12 +21,17 @@ EXPECTED = {
 
 def test_measured_reports_the_childs_own_time_memory_and_exit_code(tmp_path):
     # The child holds ~200 MB and burns some CPU: both must show in its own rusage, not the parent's.
-    code = "import time; b = bytearray(200_000_000); t = time.process_time()\nwhile time.process_time() - t < 0.3: pass\nraise SystemExit(3)"
+    code = (
+        "import time; b = bytearray(200_000_000); t = time.process_time()\n"
+        "while time.process_time() - t < 0.3: pass\n"
+        "raise SystemExit(3)"
+    )
     wall, cpu, rss, exit_code = run.measured(
         [sys.executable, "-c", code], env=run.clean_env(), cwd=tmp_path, log=tmp_path / "log"
     )
     assert exit_code == 3
-    assert cpu >= 0.3 and wall >= cpu * 0.5
+    assert cpu >= 0.3
+    assert wall >= cpu * 0.5
     assert rss >= 190
 
 
@@ -44,7 +49,8 @@ def test_csv_rows_and_revenue(tmp_path):
     path = tmp_path / "premium_wines.csv"
     path.write_text("product_id,revenue\n1,10.10\n2,0.20\n", encoding="utf-8")
     rows, revenue = run.csv_rows_and_revenue(path)
-    assert rows == 2 and abs(revenue - 10.30) < 1e-9
+    assert rows == 2
+    assert abs(revenue - 10.30) < 1e-9
 
 
 def test_summary_and_targets_from_runs():
@@ -56,7 +62,8 @@ def test_summary_and_targets_from_runs():
     ]
     expected = {100: {**EXPECTED, "scale": 100, "input_rows": {"erp": 82500, "web": 151300, "liaison": 82500}}}
     rows = run.summary(runs, expected)
-    assert rows[0]["pipeline"]["wall_s"] == 8.5 and rows[0]["baseline"]["wall_s"] == 49.0
+    assert rows[0]["pipeline"]["wall_s"] == 8.5
+    assert rows[0]["baseline"]["wall_s"] == 49.0
     assert abs(rows[0]["ratio"]["wall_s"] - 8.5 / 49.0) < 1e-12
     assert "| 100 | 316,300 |" in run.table(rows)
     verdicts = run.targets(rows)

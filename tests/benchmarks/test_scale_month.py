@@ -68,7 +68,8 @@ def test_scaled_month_keeps_every_quirk_n_times(month_x2, frames_x2):
 
 def test_copies_never_share_an_id(frames_x2):
     erp, web, liaison = frames_x2["erp"], frames_x2["web"], frames_x2["liaison"]
-    assert erp["product_id"].is_unique and liaison["product_id"].is_unique
+    assert erp["product_id"].is_unique
+    assert liaison["product_id"].is_unique
     products = web[web["post_type"] == "product"]["sku"].dropna().map(as_text)
     assert products.is_unique
     assert liaison["id_web"].dropna().map(as_text).is_unique
@@ -104,7 +105,8 @@ def test_generated_month_is_cached_by_scale(month_x2, seed_month):
     folder, expected = month_x2
     before = (folder / "web.xlsx").stat().st_mtime_ns
     again, expected_again = scale_month.scaled_month(N, seed_month, folder.parent)
-    assert again == folder and expected_again == expected
+    assert again == folder
+    assert expected_again == expected
     assert (folder / "web.xlsx").stat().st_mtime_ns == before
 
 

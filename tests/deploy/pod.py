@@ -42,7 +42,7 @@ def podman_run_args(
     configmaps: dict | None = None,
     claims: dict | None = None,
     hosts: dict | None = None,
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """`podman run` options and command line for one container of a pod template.
 
     configmaps: data of ConfigMaps the rendering refers to but does not hold (name -> {key: text});

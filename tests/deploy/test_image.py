@@ -118,7 +118,8 @@ def test_package_imports_and_bottleneck_run_answers_on_a_read_only_root(image):
         "    start = time.monotonic()\n"
         "    result = subprocess.run(['bottleneck-run', '--help'], capture_output=True, text=True)\n"
         "    times.append(time.monotonic() - start)\n"
-        "    assert result.returncode == 0 and 'RunMonth' in result.stdout + result.stderr or 'usage' in result.stdout, result\n"
+        "    assert result.returncode == 0 and 'RunMonth' in result.stdout + result.stderr"
+        " or 'usage' in result.stdout, result\n"
         "print(bottleneck.__version__, min(times))\n"
     )
     version, cold_start = in_image(image, "python", "-c", script).stdout.split()
@@ -133,7 +134,8 @@ def test_image_holds_no_pip_compiler_tests_or_caches(image):
         "import glob, os, shutil, sysconfig\n"
         "site = sysconfig.get_paths()['purelib']\n"
         "import importlib.util\n"
-        "print(importlib.util.find_spec('pip'), os.path.exists('/opt/venv/bin/pip'), shutil.which('gcc'), shutil.which('cc'))\n"
+        "print(importlib.util.find_spec('pip'), os.path.exists('/opt/venv/bin/pip'),"
+        " shutil.which('gcc'), shutil.which('cc'))\n"
         "print(len(glob.glob(site + '/*/tests')), os.path.exists(os.path.expanduser('~/.cache/pip')),"
         " os.path.exists('/root/.cache/pip'))\n"
         "print(sorted(os.listdir(site + '/botocore/data'))[:3], os.path.exists('/src'))\n"
@@ -142,7 +144,8 @@ def test_image_holds_no_pip_compiler_tests_or_caches(image):
     # The base image may carry its own pip; the venv the pipeline runs in has none, nor a compiler.
     assert lines[0] == "None False None None", "pip in the venv, or a compiler, in the runtime image"
     assert lines[1] == "0 False False", "test suites or a pip cache in the runtime image"
-    assert "/src" not in lines[2] and lines[2].endswith("False")
+    assert "/src" not in lines[2]
+    assert lines[2].endswith("False")
 
 
 def test_third_party_code_is_bytecode_alone_and_neither_blas_nor_scheduler_libraries_are_there(image):
@@ -155,7 +158,8 @@ def test_third_party_code_is_bytecode_alone_and_neither_blas_nor_scheduler_libra
         " bool(linecache.getline(source, 1)))\n"
         "print(importlib.util.find_spec('sqlalchemy'), importlib.util.find_spec('greenlet'))\n"
         "built = numpy.__config__.CONFIG['Build Dependencies']\n"
-        "print(built['blas']['name'], built['lapack']['name'], glob.glob(sysconfig.get_paths()['purelib'] + '/numpy*libs'))\n"
+        "print(built['blas']['name'], built['lapack']['name'],"
+        " glob.glob(sysconfig.get_paths()['purelib'] + '/numpy*libs'))\n"
     )
     lines = in_image(image, "python", "-c", script).stdout.splitlines()
     assert lines[0] == "True True True True True", "third-party sources in the image"
@@ -166,7 +170,8 @@ def test_third_party_code_is_bytecode_alone_and_neither_blas_nor_scheduler_libra
 
 def test_scheduler_image_runs_luigid_as_uid_10001_without_the_pipeline(scheduler_image):
     config = json.loads(podman_command("image", "inspect", scheduler_image).stdout)[0]["Config"]
-    assert config["User"] == "10001:10001" and config["Cmd"][0] == "luigid"
+    assert config["User"] == "10001:10001"
+    assert config["Cmd"][0] == "luigid"
     assert in_image(scheduler_image, "id", "-u").stdout.strip() == "10001"
     assert "--state-path" in in_image(scheduler_image, "luigid", "--help").stdout
     modules = (
@@ -180,7 +185,7 @@ def test_scheduler_image_runs_luigid_as_uid_10001_without_the_pipeline(scheduler
         "bottleneck",
     )
     script = f"import importlib.util; print(*[importlib.util.find_spec(m) is not None for m in {modules}])"
-    found = dict(zip(modules, in_image(scheduler_image, "python", "-c", script).stdout.split()))
+    found = dict(zip(modules, in_image(scheduler_image, "python", "-c", script).stdout.split(), strict=True))
     assert found == {**dict.fromkeys(modules[:4], "True"), **dict.fromkeys(modules[4:], "False")}
 
 
@@ -309,7 +314,8 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(
         listing = client.list_objects_v2(Bucket="deploy-lake", Prefix=f"monthly/reports/{month:%Y/%m}/")
         assert {item["Key"].rsplit("/", 1)[1] for item in listing.get("Contents", [])} >= REPORT_FILES
         ((message, envelope),) = smtp.received()
-        assert envelope["login"] == SMTP_LOGIN and envelope["rcpt_tos"] == ["direction@bottleneck.test"]
+        assert envelope["login"] == SMTP_LOGIN
+        assert envelope["rcpt_tos"] == ["direction@bottleneck.test"]
         assert f"{month:%Y-%m}" in message["Subject"]
 
         # The run went through luigid: its tasks are DONE there, counted in its metrics.

@@ -33,13 +33,16 @@ def mounted_volume(pod_template: dict, c: dict, path: str) -> dict:
 
 def assert_hardened(pod_template: dict, c: dict) -> None:
     pod = pod_template["spec"]["securityContext"]
-    assert pod["runAsNonRoot"] is True and pod["runAsUser"] == 10001
+    assert pod["runAsNonRoot"] is True
+    assert pod["runAsUser"] == 10001
     assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
     sc = c["securityContext"]
-    assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001
+    assert sc["runAsNonRoot"] is True
+    assert sc["runAsUser"] == 10001
     assert sc["readOnlyRootFilesystem"] is True
     assert sc["allowPrivilegeEscalation"] is False
-    assert sc["capabilities"]["drop"] == ["ALL"] and not sc["capabilities"].get("add")
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert not sc["capabilities"].get("add")
     assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
     assert "emptyDir" in mounted_volume(pod_template, c, "/tmp"), "/tmp must be a writable emptyDir"
     for bound in ("requests", "limits"):
@@ -77,21 +80,28 @@ def check_worker_pod(docs: list[dict], pod_template: dict, secret_name: str) -> 
 def check_cronjob(docs, *, schedule, time_zone, secret_name, scheduler, image) -> configparser.ConfigParser:
     cron = find(docs, "CronJob")
     spec = cron["spec"]
-    assert spec["schedule"] == schedule and spec["timeZone"] == time_zone
+    assert spec["schedule"] == schedule
+    assert spec["timeZone"] == time_zone
     assert spec["concurrencyPolicy"] == "Forbid"
     assert spec["startingDeadlineSeconds"] > 0
-    assert spec["successfulJobsHistoryLimit"] >= 1 and spec["failedJobsHistoryLimit"] >= 1
+    assert spec["successfulJobsHistoryLimit"] >= 1
+    assert spec["failedJobsHistoryLimit"] >= 1
     job = spec["jobTemplate"]["spec"]
-    assert job["backoffLimit"] >= 0 and job["activeDeadlineSeconds"] > 0 and job["ttlSecondsAfterFinished"] > 0
+    assert job["backoffLimit"] >= 0
+    assert job["activeDeadlineSeconds"] > 0
+    assert job["ttlSecondsAfterFinished"] > 0
     rule = job["podFailurePolicy"]["rules"][0]
-    assert rule["action"] == "FailJob" and {3, 6, 7} <= set(rule["onExitCodes"]["values"])
+    assert rule["action"] == "FailJob"
+    assert {3, 6, 7} <= set(rule["onExitCodes"]["values"])
     c = container(job["template"])
     assert c["image"] == image
-    assert c["command"] == ["bottleneck-run", "RunMonth"] and not c.get("args"), "the current month, nothing pinned"
+    assert c["command"] == ["bottleneck-run", "RunMonth"], "the current month, nothing pinned"
+    assert not c.get("args"), "the current month, nothing pinned"
     cfg = check_worker_pod(docs, job["template"], secret_name)
     assert cfg.get("bottleneck", "timezone") == time_zone, "the month and the schedule share one time zone"
     if scheduler is None:
-        assert cfg.getboolean("core", "local_scheduler") and not cfg.has_option("core", "scheduler_host")
+        assert cfg.getboolean("core", "local_scheduler")
+        assert not cfg.has_option("core", "scheduler_host")
     else:
         assert (cfg.get("core", "scheduler_host"), cfg.getint("core", "scheduler_port")) == scheduler
     return cfg
@@ -107,12 +117,14 @@ def check_luigid(docs: list[dict], *, image: str) -> None:
     assert cfg.getint("core", "scheduler_port") == port["port"]
     template = deployment["spec"]["template"]
     assert all(template["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items())
-    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
     c = container(template, "luigid")
     assert c["image"] == image
     assert_hardened(template, c)
     command = c["command"]
-    assert command[0] == "luigid" and command[command.index("--port") + 1] == str(c["ports"][0]["containerPort"])
+    assert command[0] == "luigid"
+    assert command[command.index("--port") + 1] == str(c["ports"][0]["containerPort"])
     state_path = command[command.index("--state-path") + 1]
     state_volume = mounted_volume(template, c, state_path.rpartition("/")[0])
     pvc = find(docs, "PersistentVolumeClaim", "scheduler")
@@ -189,7 +201,7 @@ def check_backfill(docs, job: dict, *, start, stop, parallelism, workers, secret
     assert job["spec"]["parallelism"] == parallelism
     command = container(job["spec"]["template"])["command"]
     assert command[:4] == ["bottleneck-run", "RangeMonthly", "--of", "RunMonth"]
-    options = dict(zip(command[4::2], command[5::2]))
+    options = dict(zip(command[4::2], command[5::2], strict=True))
     assert (options["--start"], options["--stop"], options["--workers"]) == (start, stop, str(workers))
     cfg = check_worker_pod(docs, job["spec"]["template"], secret_name)
     assert cfg.has_option("core", "scheduler_host"), "backfill pods share the months through the central scheduler"
@@ -212,7 +224,8 @@ def test_kustomization_is_valid_kubernetes(kustomized, validate):
 def test_kustomized_cronjob_runs_the_month_hardened_against_luigid(kustomized):
     docs, text = kustomized
     # No Secret is applied: a real one is never overwritten, no placeholder key shadows the web identity.
-    assert not [doc for doc in docs if doc["kind"] == "Secret"] and "change-me" not in text
+    assert not [doc for doc in docs if doc["kind"] == "Secret"]
+    assert "change-me" not in text
     assert all(doc["metadata"]["namespace"] == "bottleneck" for doc in docs)
     check_cronjob(
         docs,
@@ -353,9 +366,11 @@ def test_chart_production_values_reach_every_field(render_chart, validate):
     cron = find(docs, "CronJob")
     assert cron["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [3, 6, 7, 8]
     c = container(cron["spec"]["jobTemplate"]["spec"]["template"])
-    assert c["imagePullPolicy"] == "Always" and c["resources"]["limits"] == {"cpu": "4", "memory": "6Gi"}
+    assert c["imagePullPolicy"] == "Always"
+    assert c["resources"]["limits"] == {"cpu": "4", "memory": "6Gi"}
     env = env_of(c)
-    assert env["AWS_ENDPOINT_URL"] == "https://minio.storage.svc:9000" and env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert env["AWS_ENDPOINT_URL"] == "https://minio.storage.svc:9000"
+    assert env["AWS_DEFAULT_REGION"] == "us-east-1"
     account = find(docs, "ServiceAccount")
     assert account["metadata"]["name"] == "wine-reports"
     assert account["metadata"]["annotations"] == {
@@ -393,7 +408,7 @@ def test_chart_creates_the_secret_from_values_when_no_existing_secret_is_named(r
 
 
 @pytest.mark.parametrize(
-    "sets, message",
+    ("sets", "message"),
     [
         ({"smtp.tls": "maybe"}, "smtp.tls"),
         ({"backfill.start": "2025-13"}, "backfill.start"),
@@ -408,7 +423,8 @@ def test_chart_refuses_wrong_values_with_a_message_naming_them(helm, sets, messa
     for key, value in sets.items():
         args += ["--set-string" if isinstance(value, str) else "--set", f"{key}={value}"]
     result = helm(*args, check=False)
-    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert result.returncode != 0, result.stderr
+    assert message in result.stderr, result.stderr
 
 
 def test_helm_test_pod_checks_the_cronjob_configuration_from_its_image(render_chart):

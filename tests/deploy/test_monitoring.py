@@ -138,7 +138,7 @@ def test_the_operations_guide_gives_a_plain_prometheus_the_chart_s_rules(render_
 
 
 @pytest.mark.parametrize(
-    "sets, message",
+    ("sets", "message"),
     [
         ({"monitoring.pushgateway": "pushgateway:9091"}, "monitoring.pushgateway"),
         ({"monitoring.prometheusRule.failedFor": "soon"}, "failedFor"),
@@ -150,4 +150,5 @@ def test_chart_refuses_wrong_monitoring_values(helm, sets, message):
     for key, value in sets.items():
         args += ["--set-string" if isinstance(value, str) else "--set", f"{key}={value}"]
     result = helm(*args, check=False)
-    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert result.returncode != 0, result.stderr
+    assert message in result.stderr, result.stderr

@@ -14,6 +14,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from python_calamine import CalamineWorkbook
@@ -32,7 +33,7 @@ UNJOINED_ERP_ROW, UNJOINED_LIAISON_ROW = 21, 195  # rows the inner join leaves o
 class Exports:
     """The real month's three exports as rows (header first), to edit like a spreadsheet."""
 
-    _seed: dict = {}
+    _seed: ClassVar[dict[str, tuple[list[list], bytes]]] = {}  # the rows and bytes of each export, read once
 
     def __init__(self, seed: Path):
         if not Exports._seed:
@@ -245,7 +246,9 @@ class Outcome:
             return ""
         assert len(alerts) == 1, alerts
         message = email.message_from_bytes(alerts[0].read_bytes(), policy=email.policy.default)
-        return message.get_body(preferencelist=("plain",)).get_content()
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None, f"{alerts[0]} has no plain text"
+        return body.get_content()
 
     @property
     def error(self) -> str:
@@ -303,18 +306,21 @@ def refused(outcome: Outcome, code: int, *named: str) -> None:
     assert outcome.exit_code == code, outcome.alert[:3000]
     for text in named:
         assert text in outcome.alert, f"{text!r} not in:\n{outcome.alert[:3000]}"
-    assert not outcome.emailed and not outcome.path("reports", "quality.json").exists()
+    assert not outcome.emailed
+    assert not outcome.path("reports", "quality.json").exists()
 
 
 def failed_checks(outcome: Outcome) -> dict:
     record = outcome.failed_gate
-    assert record["month"] == outcome.month and record["passed"] is False
+    assert record["month"] == outcome.month
+    assert record["passed"] is False
     return {check["name"]: check for check in record["checks"] if check["status"] == "failed"}
 
 
 def reported(outcome: Outcome, products: int, turnover: str) -> None:
     assert outcome.exit_code == 0, outcome.alert[:3000]
-    assert outcome.emailed and not outcome.path("work", "quality_failed.json").exists()
+    assert outcome.emailed
+    assert not outcome.path("work", "quality_failed.json").exists()
     assert (outcome.quality["products"], f"{outcome.quality['turnover_cents'] / 100:.2f}") == (products, turnover)
 
 
@@ -343,7 +349,7 @@ def test_empty_total_sales_fails_the_gate_naming_file_row_and_column(outcomes):
 
 
 @pytest.mark.parametrize(
-    "fault, named",
+    ("fault", "named"),
     [
         ("non_numeric_total_sales", "web.xlsx: column 'total_sales' breaks rule 'type('float64')': 'six' (row 524)"),
         (
@@ -363,7 +369,7 @@ def test_impossible_values_are_refused_at_staging_naming_file_column_row_and_rul
 
 
 @pytest.mark.parametrize(
-    "fault, file, row, rule, products, turnover",
+    ("fault", "file", "row", "rule", "products", "turnover"),
     [
         ("empty_sku", "web.xlsx", 524, "sku must be present", PRODUCTS - 1, "70423.40"),
         ("empty_id_web", "liaison.xlsx", 195, "id_web must be present", PRODUCTS, TURNOVER),
@@ -415,7 +421,8 @@ def test_equal_prices_give_no_premium_and_blank_z_scores(outcomes):
 def test_a_failed_gate_is_recorded_in_the_lake_and_alerted_as_a_table(outcomes):
     outcome = outcomes["sku_linked_to_two_products"]
     checks = outcome.failed_gate["checks"]
-    assert len(checks) > 10 and {"name", "level", "status", "observed", "expected", "detail"} == set(checks[0])
+    assert len(checks) > 10
+    assert {"name", "level", "status", "observed", "expected", "detail"} == set(checks[0])
     alert = outcome.alert
     assert "Every check of the gate:" in alert
     table = alert[alert.index("Every check of the gate:") :].splitlines()
@@ -475,5 +482,6 @@ def test_deliverables_that_disagree_stop_the_email_until_they_agree(seed_month, 
     premium.unlink()  # MonthReport writes its files again, whole
     again = run_month(lake, tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert premium.read_bytes() == whole and (lake / "reports/2020/08/email.eml").exists()
+    assert premium.read_bytes() == whole
+    assert (lake / "reports/2020/08/email.eml").exists()
     assert not (lake / "work/2020/08/quality_failed.json").exists()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from tests.conftest import ServerProcess, free_port
 
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MONTH = "2020-08"
@@ -26,7 +25,7 @@ class Proxy(ServerProcess):
         self.port = free_port()
         self.target_port = target_port
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.die_on = None
+        self.die_on: str | None = None
 
     def start(self, die_on: str | None = None) -> None:
         """`die_on`: a request pattern at which the proxy dies mid-request, as a crashing server would."""
@@ -138,7 +137,7 @@ class Pipeline:
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
-            raise AssertionError(f"pipeline still running after {timeout}s:\n{output[-3000:]}")
+            raise AssertionError(f"pipeline still running after {timeout}s:\n{output[-3000:]}") from None
         return subprocess.CompletedProcess(process.args, process.returncode, output, "")
 
     def leftovers(self) -> list[str]:
@@ -158,5 +157,7 @@ def difference(expected: bytes, actual: bytes) -> str:
             for name in one.namelist():
                 if one.read(name) != other.read(name):
                     return f"member {name}: {difference(one.read(name), other.read(name))}"
-    at = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))
+    # strict=False: one file may be the start of the other, which then differs where the shorter ends.
+    pairs = zip(expected, actual, strict=False)
+    at = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(expected), len(actual)))
     return f"at byte {at}: {expected[max(at - 60, 0) : at + 60]!r} != {actual[max(at - 60, 0) : at + 60]!r}"

@@ -145,7 +145,8 @@ def test_broken_exports_are_refused_by_rule_and_no_report_is_written(case, lake,
     result = pipeline.run()
     assert result.returncode == code, result.stdout[-3000:]
     errors = [line for line in result.stdout.splitlines() if "Error: " in line]
-    assert errors and all(fragment in errors[0] for fragment in fragments), errors
+    assert errors, errors
+    assert all(fragment in errors[0] for fragment in fragments), errors
     assert not [path for path in lake.objects() if path.startswith("reports/")]
 
 
@@ -185,7 +186,7 @@ def test_hostile_titles_are_text_in_the_csv_and_the_workbook_and_escaped_in_the_
     assert {cell.value.replace("_x000D_", "\r") for cell in cells if cell.column == 3} == set(TITLES)
     assert all(cell.data_type != "f" for sheet in book.worksheets for row in sheet.iter_rows() for cell in row)
 
-    ((message, envelope),) = smtp.received()
+    ((message, _envelope),) = smtp.received()
     attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
     assert attached["premium_wines.csv"] + attached["ordinary_wines.csv"]  # the CSVs as stored
     page = message.get_body(("html",)).get_content()
@@ -219,4 +220,5 @@ def test_html_in_what_the_emails_show_is_escaped():
     )
     for message in (report, alert):
         page = message.get_body(("html",)).get_content()
-        assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+        assert hostile not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page

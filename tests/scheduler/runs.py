@@ -52,7 +52,7 @@ def run(args: list[str], env: dict, cwd: Path, timeout: float = 180) -> subproce
 
 def runs_in_log(log: str) -> list[tuple[str, str]]:
     """(worker pid, task) of every task a worker's log says it started running."""
-    return [match.groups() for line in log.splitlines() if (match := RUNNING.search(line.rstrip()))]
+    return [(match[1], match[2]) for line in log.splitlines() if (match := RUNNING.search(line.rstrip()))]
 
 
 def report_exists(month: str) -> bool:

@@ -52,7 +52,8 @@ def test_three_workers_share_a_six_month_backfill(luigid, s3_lake, s3_env, smtp_
     # The workers' own logs: every task started once, by one worker, and the work was shared.
     started = [run for _, _, log in outcomes for run in runs.runs_in_log(log)]
     per_task = Counter(task for _, task in started)
-    assert per_task and max(per_task.values()) == 1, [task for task, n in per_task.items() if n > 1]
+    assert per_task, [task for task, n in per_task.items() if n > 1]
+    assert max(per_task.values()) == 1, [task for task, n in per_task.items() if n > 1]
     assert sum(task.startswith("MonthEmail(") for task in per_task) == 6
     assert len({pid for pid, _ in started}) >= 2, "one worker ran everything: the work was not shared"
 
@@ -64,7 +65,8 @@ def test_three_workers_share_a_six_month_backfill(luigid, s3_lake, s3_env, smtp_
                 "SELECT t.task_id FROM tasks t JOIN task_events e ON e.task_id = t.id WHERE e.event_name = 'RUNNING'"
             )
         )
-    assert running and max(running.values()) == 1
+    assert running
+    assert max(running.values()) == 1
     assert sum(task_id.startswith("MonthEmail_") for task_id in running) == 6
 
     # The range is done: a late worker finds nothing to do and exits 0 too.

@@ -33,9 +33,11 @@ def any_lake(request, tmp_path, monkeypatch):
 def test_a_held_lock_makes_the_second_taker_wait_then_give_up(any_lake):
     with lock.month_lock(MONTH, "email"):
         started = time.monotonic()
-        with pytest.raises(lock.LockTimeout, match=r"2020-06: .*locks/2020/06/email.lock still held by .*:\d+"):
-            with lock.month_lock(MONTH, "email", wait_seconds=0.5, poll_seconds=0.1):
-                pass
+        with (
+            pytest.raises(lock.LockTimeout, match=r"2020-06: .*locks/2020/06/email.lock still held by .*:\d+"),
+            lock.month_lock(MONTH, "email", wait_seconds=0.5, poll_seconds=0.1),
+        ):
+            pass
         assert time.monotonic() - started >= 0.5
     with lock.month_lock(MONTH, "email", wait_seconds=0.5):  # released: taken at once
         pass
@@ -61,19 +63,23 @@ def test_a_waiter_gets_the_lock_when_the_holder_releases_it(any_lake):
 
 
 def test_locks_of_other_months_and_steps_are_independent(any_lake):
-    with lock.month_lock(MONTH, "email"):
-        with lock.month_lock(MONTH, "other", wait_seconds=0):
-            with lock.month_lock(dt.date(2020, 7, 1), "email", wait_seconds=0):
-                pass
+    with (
+        lock.month_lock(MONTH, "email"),
+        lock.month_lock(MONTH, "other", wait_seconds=0),
+        lock.month_lock(dt.date(2020, 7, 1), "email", wait_seconds=0),
+    ):
+        pass
 
 
 def test_a_stale_s3_lock_is_broken_and_a_fresh_one_is_not(s3_lake):
     client, bucket = s3_lake
     key = layout.location(MONTH, "lock", name="email").split(f"{bucket}/", 1)[1]
     client.put_object(Bucket=bucket, Key=key, Body=b'{"owner": "dead-pod:1"}')
-    with pytest.raises(lock.LockTimeout, match="dead-pod:1"):
-        with lock.month_lock(MONTH, "email", wait_seconds=0.3, poll_seconds=0.1):
-            pass
+    with (
+        pytest.raises(lock.LockTimeout, match="dead-pod:1"),
+        lock.month_lock(MONTH, "email", wait_seconds=0.3, poll_seconds=0.1),
+    ):
+        pass
     with lock.month_lock(MONTH, "email", wait_seconds=5, stale_seconds=0, poll_seconds=0.1):
         assert b"dead-pod" not in client.get_object(Bucket=bucket, Key=key)["Body"].read()
     assert "Contents" not in client.list_objects_v2(Bucket=bucket, Prefix=key)  # released
@@ -163,4 +169,4 @@ def test_two_local_runs_of_a_month_at_once_both_succeed_with_one_email(smtp_serv
     quality = json.loads((local_lake / "reports/2020/06/quality.json").read_text())
     assert quality["month"] == "2020-06"
     assert openpyxl.load_workbook(local_lake / "reports/2020/06/report.xlsx").sheetnames
-    assert not [path for path in local_lake.rglob("*luigi-tmp*")]  # no half-written file left behind
+    assert not list(local_lake.rglob("*luigi-tmp*"))  # no half-written file left behind

@@ -2,7 +2,6 @@
 
 import urllib.request
 
-
 from bottleneck.tasks import RunMonth
 from tests.scheduler import runs
 
@@ -99,7 +98,9 @@ def test_long_tasks_report_rows_and_checks_to_luigid(luigid, local_lake, tmp_pat
     quality = json.loads(stored["quality"])
     expected = {
         RawManifest(month=month): f"{MONTH}: 3 raw exports recorded (",
-        StagedExport(month=month, source="web"): f"{MONTH}: web.xlsx: {web_rows:,} rows read, every one typed and valid",
+        StagedExport(
+            month=month, source="web"
+        ): f"{MONTH}: web.xlsx: {web_rows:,} rows read, every one typed and valid",
         ReconciledProducts(month=month): (
             f"{MONTH}: erp {funnel['erp'][0]['rows']:,} rows read, {funnel['erp'][-1]['rows']:,} "
             f"kept, web {funnel['web'][0]['rows']:,} rows read, {funnel['web'][-1]['rows']:,} kept, "
