@@ -133,7 +133,9 @@ def test_the_operations_guide_gives_a_plain_prometheus_the_chart_s_rules(render_
     spec = rules_of(render_chart(sets={"monitoring.prometheusRule.enabled": True})[0])
     readme = (REPO / "docs" / "operations.md").read_text()
     block = re.search(r"```yaml\n(# bottleneck-rules\.yml.*?)```", readme, re.S)
-    assert block, "docs/operations.md: the rules for a plain Prometheus, in a ```yaml block starting '# bottleneck-rules.yml'"
+    assert block, (
+        "docs/operations.md: the rules for a plain Prometheus, in a ```yaml block starting '# bottleneck-rules.yml'"
+    )
     assert yaml.safe_load(block.group(1)) == spec
 
 

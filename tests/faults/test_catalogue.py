@@ -1,4 +1,4 @@
-"""The fault catalogue (docs/quality-gate.md): each fault put into a copy of the real month, run through the whole task tree.
+"""The fault catalogue (docs/quality-gate.md): each fault put into a copy of the real month, run through the task tree.
 
 Every faulty month lives in one lake and runs in one `bottleneck-run RangeMonthly` process (a month
 costs ~0.5 s there, against ~2 s for a process of its own); each test then reads its month's outcome
