@@ -152,7 +152,7 @@ class ListSheet(Worksheet):
         """
         info = self.col_info.get(index)
         column_format = None if info is None else info.column_format
-        style = "" if column_format is None else f' s="{column_format._get_xf_index()}"'  # noqa: SLF001 - its index in the styles
+        style = "" if column_format is None else f' s="{column_format._get_xf_index()}"'  # noqa: SLF001 - the format's index among the styles
         start, empty = f"'<c{style}", f"'<c{style}/>'"
         value = f"c{index}"
         if index in self.text_columns:

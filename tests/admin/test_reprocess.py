@@ -32,7 +32,10 @@ def test_reprocess_refuses_without_a_reason_and_while_the_month_runs(seed_month,
     busy = admin_command(["reprocess", "--month", "2020-08", "--reason", "corrected ERP"], lake, tmp_path)
     assert busy.returncode == 1, busy.stderr
     assert f"2020-08 is being run by {socket.gethostname()}:{live_process.pid} (StagedErp(month=2020-08)" in busy.stderr
-    outputs = lambda files: {k: v for k, v in files.items() if not k.startswith("locks/")}  # noqa: E731
+
+    def outputs(files):
+        return {k: v for k, v in files.items() if not k.startswith("locks/")}
+
     assert outputs(files_under(lake)) == outputs(before), "nothing moved, nothing cleared"
 
 

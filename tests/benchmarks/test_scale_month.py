@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import baseline, scale_month  # noqa: E402
+from benchmarks import baseline, scale_month  # noqa: E402 - importable once the repository is on sys.path
 
 N = 2
 
