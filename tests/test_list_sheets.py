@@ -13,6 +13,7 @@ import pytest
 from bottleneck import list_sheets, wording, workbook
 from bottleneck.classify import classified_wines
 from bottleneck.compare import changes, comparison, month_figures
+from tests.ooxml import excel_rule_violations
 
 TITLES = [
     "Château Simone 2016",
@@ -115,6 +116,30 @@ def test_libreoffice_reads_every_row_of_every_list_and_the_continued_sheets(tmp_
         ["web.xlsx", "1048576", "", "duplicate row"],
         ["web.xlsx", "40", "bon-cadeau", "duplicate row"],
     ]
+
+
+def test_every_sheet_keeps_the_rules_excel_enforces_which_lenient_readers_forgive(monkeypatch):
+    # Rows in order, cells in column order, shared strings and styles that exist, counts that agree, numbers
+    # that are finite, a dimension that covers the cells: LibreOffice and calamine read a sheet that breaks
+    # these, Excel repairs it (tests/ooxml.py).
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 700)
+    monkeypatch.setattr(list_sheets, "SHEET_ROWS", 700)
+    wines = month(1000)
+    wines.loc[3, "price_zscore"] = float("inf")
+    rejected = pd.DataFrame(
+        {
+            "source_file": ["web.xlsx"] * 3,
+            "source_row": [2, 1_048_576, 40],
+            "key": ["=1+1", None, "bon-cadeau"],
+            "rule": ["duplicate row"] * 3,
+        }
+    )
+    figures = month_figures("2020-08", wines)
+    previous = month(900).assign(price=lambda table: table["price"] * 1.1)
+    data = workbook.report_workbook(
+        {**figures, "checks": [], **comparison(figures, [])}, wines, rejected, changes(wines, previous), 300.0, 1.5
+    )
+    assert excel_rule_violations(data) == []
 
 
 def test_the_workbook_is_deflated_by_isa_l_and_zipfile_gets_its_zlib_back(monkeypatch):
