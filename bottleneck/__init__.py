@@ -5,10 +5,16 @@
 The import name is shared with Bottleneck, the numerical library that pandas probes for when it is
 imported. Were that probe to find this package it would fail (no `__version__` yet), warn (an old
 version) or, worse, call into it (a recent one). So the probe is refused with an ImportError, which
-pandas reads as "Bottleneck is not installed", and pandas keeps its own numpy code paths.
+pandas reads as "Bottleneck is not installed", and pandas keeps its own numpy code paths. This guard, which
+looks at the importer's frames for pandas' probing module and takes this package out of sys.modules while
+pandas imports, is forced by the package's name; it is the only such reach outside bottleneck/list_sheets.py.
+
+Importing the package changes nothing but Luigi's registry: it registers its tasks, parameters and event
+handlers, and sets the Luigi options it needs where luigi.cfg says nothing (bottleneck.config.luigi_defaults).
+What a run needs beyond that (log lines kept for alerts, state shared with forked workers, the garbage
+collector's freeze) is set up when a run starts (bottleneck.events).
 """
 
-import gc
 import sys
 from types import FrameType
 
@@ -27,12 +33,6 @@ def _probed_by_pandas() -> bool:
 if _probed_by_pandas():
     raise ImportError("this 'bottleneck' is the wine report pipeline, not the Bottleneck numerical library")
 
-# The imports below make some 150,000 objects that the cyclic garbage collector tracks and that live as
-# long as the process: it would walk them again and again while they are made, and at every full
-# collection after (0.07 s a run). It is paused while they are made, then they are frozen out of its reach.
-_collecting = gc.isenabled()
-gc.disable()
-
 if "pandas" not in sys.modules:
     # pandas' probe would find this half-imported module in sys.modules and read its version:
     # let it import pandas while this package is out of sys.modules, so it meets the refusal above.
@@ -43,18 +43,9 @@ if "pandas" not in sys.modules:
         sys.modules[__name__] = _this_package
 
 from bottleneck import config as _config  # noqa: E402 - after the pandas probe guard above
+from bottleneck import events as _events  # noqa: E402,F401 - registers the package's Luigi event handlers
 
-_config.apply_luigi_defaults()
-
-from bottleneck import alerts as _alerts  # noqa: E402 - after the pandas probe guard above
-
-_alerts.install()  # before Luigi forks workers, so that every failure of the run is seen
-
-from bottleneck import metrics as _metrics  # noqa: E402 - after the pandas probe guard above
-from bottleneck import running as _running  # noqa: E402 - after the pandas probe guard above
-
-_metrics.install()
-_running.install()
+_config.apply_luigi_defaults()  # only where luigi.cfg says nothing: bottleneck.config.luigi_defaults()
 
 from bottleneck.tasks import (  # noqa: E402 - after the pandas probe guard above
     CheckedDeliverables,
@@ -83,7 +74,3 @@ __all__ = [
     "RunMonth",
     "StagedExport",
 ]
-
-gc.freeze()
-if _collecting:
-    gc.enable()

@@ -1,8 +1,8 @@
 """The operators' failure alert: one email per failed month and run, whatever task failed, from a Luigi event.
 
 Luigi's own error emails are not used: they are skipped when stdout is a terminal, go to [email]
-receiver (the report's readers) and verify no TLS certificate. `install()` turns them off and
-registers this module's handlers instead; `bottleneck` calls it when imported.
+receiver (the report's readers) and verify no TLS certificate; bottleneck.config turns them off where
+luigi.cfg says nothing, and bottleneck.events calls on_failure() for every failure of a run.
 """
 
 import collections
@@ -14,7 +14,6 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import luigi
-import luigi.configuration
 
 from bottleneck import config, lake, mail, quality
 
@@ -29,7 +28,7 @@ MONTHS_REMEMBERED = 1200  # one slot a month: a century of backfill in one proce
 _recent: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
 # Months (as YYYYMM) already alerted, in memory shared with forked Luigi workers.
 _alerted: "SynchronizedArray[int] | None" = None
-_install_lock = threading.Lock()
+_start_lock = threading.Lock()
 
 
 class RecentLines(logging.Handler):
@@ -46,24 +45,15 @@ _handler = RecentLines(logging.INFO)
 _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
 
-def install() -> None:
-    """Captures recent log lines, alerts on failures, and silences Luigi's own error emails. Idempotent."""
+def start() -> None:
+    """Keeps the run's recent log lines, and the months alerted in memory its forked workers share. Called
+    once, as the run starts (bottleneck.events), before Luigi forks a worker."""
     global _alerted
-    with _install_lock:
-        if _alerted is not None:
-            return
-        # Created before Luigi forks its workers, so that every worker process sees the same months.
-        _alerted = multiprocessing.Array("i", MONTHS_REMEMBERED)
-        logging.getLogger().addHandler(_handler)
-        settings = luigi.configuration.get_config()
-        if not settings.has_option("email", "format") and not settings.has_option("core", "email-type"):
-            if not settings.has_section("email"):
-                settings.add_section("email")
-            settings.set("email", "format", "none")
-        luigi.Task.event_handler(luigi.Event.FAILURE)(_on_failure)
-        luigi.Task.event_handler(luigi.Event.BROKEN_TASK)(_on_failure)
-        luigi.Task.event_handler(luigi.Event.PROCESS_FAILURE)(_on_failure)
-        luigi.Task.event_handler(luigi.Event.TIMEOUT)(_on_failure)
+    with _start_lock:
+        if _alerted is None:
+            _alerted = multiprocessing.Array("i", MONTHS_REMEMBERED)
+        if _handler not in logging.getLogger().handlers:
+            logging.getLogger().addHandler(_handler)
 
 
 def reset() -> None:
@@ -100,7 +90,7 @@ def _month_of(task: luigi.Task) -> dt.date:
     return month if isinstance(month, dt.date) else config.current_month()
 
 
-def _on_failure(task: luigi.Task, error: BaseException | str) -> None:
+def on_failure(task: luigi.Task, error: BaseException | str) -> None:
     # Luigi logs and swallows what a handler raises; this one also must not hide the task's own failure.
     month = _month_of(task)
     try:

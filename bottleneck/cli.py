@@ -1,18 +1,16 @@
 """`bottleneck-run`: Luigi's own command line with the package preloaded and typed exit codes."""
 
-import contextlib
-import io
+import argparse
 import sys
 import urllib.error
 import urllib.request
 
 import luigi
-import luigi.cmdline_parser
 import luigi.configuration
 import luigi.interface
 import luigi.retcodes
 
-from bottleneck import config
+from bottleneck import config, events
 from bottleneck.errors import PipelineError
 
 
@@ -26,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     if "--module" not in argv and not any(arg.startswith("--module=") for arg in argv):
         argv = ["--module", "bottleneck", *argv]
     argv = with_reachable_scheduler(argv)
+    events.start_run()
     typed_failures: list[PipelineError] = []
 
     @luigi.Task.event_handler(luigi.Event.FAILURE)
@@ -42,23 +41,32 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code)
 
 
+def _scheduler_flags() -> argparse.ArgumentParser:
+    """The options of Luigi's [core] that choose the scheduler, as its command line takes them."""
+    flags = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    flags.add_argument("--local-scheduler", nargs="?", const="true", default=None)
+    for option in ("--scheduler-host", "--scheduler-port", "--scheduler-url", "--bottleneck-scheduler-fallback"):
+        flags.add_argument(option, default=None)
+    flags.add_argument("--help", "--help-all", action="store_true")
+    return flags
+
+
 def central_scheduler(argv: list[str]) -> tuple[str | None, bool]:
     """The URL of the central scheduler this command would use (None: local scheduler), and whether
-    to fall back to the local one when it is down; both as Luigi reads them, config and flags."""
-    try:
-        # Parsed as Luigi will parse it; a usage error is left for Luigi itself to report, once.
-        with (
-            contextlib.redirect_stderr(io.StringIO()),
-            contextlib.redirect_stdout(io.StringIO()),
-            luigi.cmdline_parser.CmdlineParser.global_instance(argv),
-        ):
-            core = luigi.interface.core()
-            fallback = config.settings().scheduler_fallback
-    except (Exception, SystemExit):  # noqa: BLE001 - any error in the arguments is Luigi's to report, as it runs
-        return None, False
-    if core.local_scheduler or core.help or core.help_all:
+    to fall back to the local one when it is down: the command line's flags over luigi.cfg's [core] and
+    [bottleneck]. Only these flags are read here; anything else, a usage error too, is left to Luigi."""
+    given, _ = _scheduler_flags().parse_known_args(argv)
+    core = luigi.interface.core()
+    fallback = config.settings().scheduler_fallback
+    if given.bottleneck_scheduler_fallback is not None:
+        fallback = given.bottleneck_scheduler_fallback.strip().lower() == "true"
+    local = core.local_scheduler if given.local_scheduler is None else given.local_scheduler.lower() == "true"
+    if local or given.help:
         return None, fallback
-    return core.scheduler_url or f"http://{core.scheduler_host}:{core.scheduler_port}/", fallback
+    if url := given.scheduler_url or core.scheduler_url:  # Luigi takes a URL over a host and port
+        return url, fallback
+    host, port = given.scheduler_host or core.scheduler_host, given.scheduler_port or core.scheduler_port
+    return f"http://{host}:{port}/", fallback
 
 
 def reachable(url: str) -> bool:

@@ -1,14 +1,11 @@
 """The `[bottleneck]` section of luigi.cfg, and the Luigi defaults the pipeline cannot run without."""
 
-import configparser
 import datetime as dt
-import functools
 import os
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import luigi
-import luigi.cmdline_parser
 import luigi.configuration
 
 DEFAULT_LAKE = "./lake"
@@ -65,22 +62,8 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
 
 
 def settings() -> bottleneck:
-    """The [bottleneck] options in force: made again only when luigi.cfg's section or the command line
-    changed, since every lake call reads them and making them costs Luigi a parse of each option."""
-    config = luigi.configuration.get_config()
-    try:  # interpolated, so that an option read from an environment variable follows it
-        section = tuple(config.items("bottleneck")) if config.has_section("bottleneck") else ()
-    except configparser.Error:
-        return bottleneck()  # Luigi's own error names the option it cannot read
-    # Luigi holds its config parser for the process, so its id stays its own; the command line's parser
-    # is held by the cache itself, so a new one never passes for an old one.
-    return _settings_of(id(config), section, luigi.cmdline_parser.CmdlineParser.get_instance())
-
-
-@functools.lru_cache(maxsize=8)
-def _settings_of(
-    config: int, section: tuple[tuple[str, str], ...], command_line: luigi.cmdline_parser.CmdlineParser | None
-) -> bottleneck:
+    """The [bottleneck] options in force, as Luigi reads them: luigi.cfg (environment variables interpolated)
+    and the command line (`--bottleneck-premium-zscore 2.5`)."""
     return bottleneck()
 
 
@@ -118,9 +101,19 @@ CORE = {"no_lock": "true"}
 RANGE_MONTHLY = {"months_back": str(12 * 1000)}
 
 
+# Luigi's own error emails go to the report's readers, are skipped when stdout is a terminal and verify no TLS
+# certificate: the package alerts the operators itself (bottleneck.alerts).
+EMAIL = {"format": "none"}
+# Options that say the same as an option of LUIGI_DEFAULTS under another name: either one set, neither is added.
+ALIASES = {("email", "format"): ("core", "email-type")}
+
+
 def luigi_defaults() -> dict[str, dict[str, str]]:
-    """Options the package sets unless a luigi.cfg sets them, by section."""
-    return {"retcode": RETCODES, "core": CORE, "RangeMonthly": RANGE_MONTHLY}
+    """Every option the package sets, only where luigi.cfg says nothing, by section: the one list of them.
+
+    Set when the package is imported, for `luigi --module bottleneck` reads some of them before any task
+    runs (its pid lock) or after the last (its exit codes); a value set in luigi.cfg is never changed."""
+    return {"retcode": RETCODES, "core": CORE, "RangeMonthly": RANGE_MONTHLY, "email": EMAIL}
 
 
 def apply_luigi_defaults() -> None:
@@ -130,8 +123,10 @@ def apply_luigi_defaults() -> None:
 
     config = luigi.configuration.get_config()
     for section, defaults in luigi_defaults().items():
-        if not config.has_section(section):
-            config.add_section(section)
         for name, value in defaults.items():
-            if not config.has_option(section, name):
-                config.set(section, name, value)
+            alias = ALIASES.get((section, name))
+            if config.has_option(section, name) or (alias and config.has_option(*alias)):
+                continue
+            if not config.has_section(section):
+                config.add_section(section)
+            config.set(section, name, value)

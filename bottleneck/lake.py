@@ -109,7 +109,7 @@ def unusable(error: Exception) -> LakeError:
         return LakeError(f"lake {url} unusable: no AWS credentials found; fix: {CREDENTIALS_FIX}")
     if isinstance(error, botocore.exceptions.ClientError):
         code = error.response.get("Error", {}).get("Code", "")
-        bucket = url[len("s3://") :].split("/", 1)[0]
+        bucket, _ = layout.bucket_and_key(url)
         if code == "NoSuchBucket":
             return LakeError(
                 f"lake {url} unusable: bucket '{bucket}' does not exist (NoSuchBucket); fix: create "
@@ -192,7 +192,7 @@ class Stat(NamedTuple):
 @_retried
 def stat(file: luigi.target.FileSystemTarget) -> Stat:
     if not isinstance(file, luigi.LocalTarget):
-        bucket, key = file.path[len("s3://") :].split("/", 1)
+        bucket, key = layout.bucket_and_key(file.path)
         head = file.fs.s3.meta.client.head_object(Bucket=bucket, Key=key)
         return Stat(head["ContentLength"], head["ETag"].strip('"'))
     status = os.stat(file.path)

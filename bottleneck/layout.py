@@ -93,6 +93,12 @@ def join(where: str, name: str) -> str:
     return posixpath.join(where, name) if where.startswith("s3://") else os.path.join(where, name)
 
 
+def bucket_and_key(url: str) -> tuple[str, str]:
+    """The bucket and the key of an s3:// URL: ('wine-lake', 'reports/raw/2020/08/erp.xlsx')."""
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
 def location(month: dt.date, dataset: str, **fields: str) -> str:
     """The full path or URL of one dataset of a month."""
     return join(lake_url(), LAYOUT[dataset].format(yyyy=f"{month:%Y}", mm=f"{month:%m}", **fields))

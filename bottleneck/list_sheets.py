@@ -1,16 +1,21 @@
-"""Workbook sheets that list a whole table, their rows rendered in bulk instead of cell by cell."""
+"""Workbook sheets that list a whole table, their rows rendered in bulk instead of cell by cell.
 
-import contextlib
-import functools
-import zipfile
+This is the package's one use of another library's internals, kept because it is worth its cost:
+xlsxwriter's public API writes a cell with two Python calls (the write, then its XML at close): 9.5 s
+for the four lists of a month a hundred times the size of a real one (71,400 products, 102,100
+rejected rows), against 1.7 s rendered here in bulk (both deflated by xlsxwriter alike). It relies on
+xlsxwriter's worksheet writer (`_write_sheet_data`, `_write_rows`, `_xml_start_tag`, `_xml_end_tag`,
+`_check_dimensions`, `fh`, `dim_rowmax`, `col_info`), its shared strings (`str_table`,
+`_get_shared_string_index`, `count`) and a format's index (`_get_xf_index`): xlsxwriter is pinned to
+the minor version these were read from (setup.cfg), and tests/test_list_sheets.py fails, naming the
+name, when one of them is gone or changed; the sheets it writes are checked against the rules Excel
+enforces, not only read back by lenient readers.
+"""
+
 from collections.abc import Iterator
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
-import xlsxwriter.workbook
-from isal import isal_zlib
 from pandas.api.extensions import ExtensionDtype
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
@@ -22,36 +27,6 @@ MAX_TEXT = 32_767  # characters a cell holds in Excel (xlsxwriter cuts longer te
 ROWS_A_CHUNK = 20_000
 # Text written inline as it is: no XML escape, no edge space, no _xHHHH_ (Excel's escape) in it.
 PLAIN_TEXT = r"[0-9A-Za-z.-]+(?: [0-9A-Za-z.-]+)*"
-ZIP_LEVEL = 1  # ISA-L's levels are 0 to 3: 1 deflates as well as 2, in a third of the time of 3
-
-
-class ListWorkbook(xlsxwriter.Workbook):
-    """An xlsxwriter workbook deflated by ISA-L at its level 1, not by zlib at level 6.
-
-    A 150,000-row month's lists are 60 MB of sheet XML: zlib deflates them in 0.63 s at level 6 (4.0 MB)
-    and 0.23 s at level 1 (5.2 MB); ISA-L in 0.05 s (4.8 MB), and checksums them five times faster. The
-    same deflate: every reader inflates it. xlsxwriter has no option for the level, nor zipfile for
-    the library, so both are set while the workbook is stored.
-    """
-
-    def _store_workbook(self) -> None:
-        with (
-            _replaced(xlsxwriter.workbook, ZipFile=functools.partial(zipfile.ZipFile, compresslevel=ZIP_LEVEL)),
-            _replaced(zipfile, zlib=isal_zlib, crc32=isal_zlib.crc32),
-        ):
-            super()._store_workbook()
-
-
-@contextlib.contextmanager
-def _replaced(module: ModuleType, **names: object) -> Iterator[None]:
-    """The module's `names` replaced while the context lasts (unittest.mock.patch.multiple would do it,
-    but importing it imports asyncio: 0.08 s more a run)."""
-    saved = {name: getattr(module, name) for name in names}
-    vars(module).update(names)
-    try:
-        yield
-    finally:
-        vars(module).update(saved)
 
 
 class ListSheet(Worksheet):

@@ -128,7 +128,7 @@ class _LocalLock:
 class _S3Lock:
     def __init__(self, url: str, stale_seconds: float) -> None:
         client = lake.s3_client()
-        self.bucket, self.key = client._path_to_bucket_and_key(url)  # noqa: SLF001 - Luigi's own split of an s3:// URL
+        self.bucket, self.key = layout.bucket_and_key(url)
         self.s3 = client.s3.meta.client
         self.stale_seconds = stale_seconds
         self.etag: str | None = None

@@ -9,7 +9,6 @@ metrics watch the month, they never fail it. prometheus_client is imported only 
 import datetime as dt
 import json
 import logging
-import threading
 import time
 from typing import Any
 
@@ -40,8 +39,6 @@ METRICS = {
 
 _started: dict[dt.date, float] = {}  # month -> time its first task started in this process
 _process_started = time.time()
-_installed = False
-_install_lock = threading.Lock()
 
 
 def success_samples(quality: dict[str, Any], duration: float, now: float) -> dict[str, float]:
@@ -98,19 +95,6 @@ def push(url: str, month: dt.date, samples: dict[str, float]) -> bool:
     return True
 
 
-def install() -> None:
-    """Registers the Luigi event handlers that push the metrics. Idempotent; cheap without a pushgateway."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        _installed = True
-        luigi.Task.event_handler(luigi.Event.START)(_on_start)
-        luigi.Task.event_handler(luigi.Event.SUCCESS)(_on_success)
-        for event in (luigi.Event.FAILURE, luigi.Event.BROKEN_TASK, luigi.Event.PROCESS_FAILURE, luigi.Event.TIMEOUT):
-            luigi.Task.event_handler(event)(_on_failure)
-
-
 def _month(task: luigi.Task) -> dt.date | None:
     month = getattr(task, "month", None)
     return month if isinstance(month, dt.date) else None
@@ -120,13 +104,13 @@ def _duration(month: dt.date, now: float) -> float:
     return now - _started.get(month, _process_started)
 
 
-def _on_start(task: luigi.Task) -> None:
+def on_start(task: luigi.Task) -> None:
     month = _month(task)
     if month is not None:
         _started.setdefault(month, time.time())
 
 
-def _on_success(task: luigi.Task) -> None:
+def on_success(task: luigi.Task) -> None:
     # RunMonth's success is the month's: its email was delivered (or already was).
     url = config.settings().pushgateway
     month = _month(task)
@@ -142,7 +126,7 @@ def _on_success(task: luigi.Task) -> None:
     push(url, month, samples)
 
 
-def _on_failure(task: luigi.Task, error: BaseException | str) -> None:
+def on_failure(task: luigi.Task, error: BaseException | str) -> None:
     url = config.settings().pushgateway
     month = _month(task)
     if not url or month is None:

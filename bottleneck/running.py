@@ -37,28 +37,24 @@ class Owner(TypedDict):
 
 # Months (as YYYYMM) this process and its forked workers marked, to remove at exit.
 _marked: "SynchronizedArray[int] | None" = None
-# host-pid of the process that installed the handlers; forked workers share its marker.
+# host-pid of the process that started the run; forked workers share its marker.
 _owner: Owner | None = None
-_install_lock = threading.Lock()
+_start_lock = threading.Lock()
 
 
 def owner_name(host: str, pid: int) -> str:
     return f"{host}-{pid}"
 
 
-def install() -> None:
-    """Marks each month while this process runs its tasks. Idempotent; called before Luigi forks workers."""
+def start() -> None:
+    """Remembers this process as the owner of its months' markers, in memory its forked workers share, and
+    removes its markers when it exits. Called once, as the run starts (bottleneck.events), before Luigi forks."""
     global _marked, _owner
-    with _install_lock:
+    with _start_lock:
         if _marked is not None:
             return
         _marked = multiprocessing.Array("i", 1200)
         _owner = {"host": socket.gethostname(), "pid": os.getpid()}
-        luigi.Task.event_handler(luigi.Event.START)(_on_start)
-        # A month that ended (its RunMonth done, or a task failed) is no longer run by this process,
-        # even if the process goes on with other months (a backfill).
-        luigi.Task.event_handler(luigi.Event.SUCCESS)(_on_end)
-        luigi.Task.event_handler(luigi.Event.FAILURE)(_on_end)
         atexit.register(_remove_markers)
 
 
@@ -71,7 +67,7 @@ def unmark(month: dt.date, owner: Owner) -> None:
     lake.remove(lake.target(month, "run_marker", owner=owner_name(owner["host"], owner["pid"])))
 
 
-def _on_start(task: luigi.Task) -> None:
+def on_start(task: luigi.Task) -> None:
     month = getattr(task, "month", None)
     if not isinstance(month, dt.date) or _marked is None or _owner is None:
         return
@@ -87,7 +83,9 @@ def _on_start(task: luigi.Task) -> None:
         logger.warning("run marker of %s not written: %s", f"{month:%Y-%m}", problem)
 
 
-def _on_end(task: luigi.Task, error: BaseException | str | None = None) -> None:
+def on_end(task: luigi.Task, error: BaseException | str | None = None) -> None:
+    """A month that ended (its RunMonth done, or a task failed) is no longer run by this process, even if the
+    process goes on with other months (a backfill)."""
     month = getattr(task, "month", None)
     if not isinstance(month, dt.date) or _marked is None or _owner is None:
         return

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from bottleneck import wording
 from bottleneck.classify import ORDINARY, PREMIUM
 from bottleneck.compare import change_counts
-from bottleneck.list_sheets import SHEET_ROWS, ListSheet, ListWorkbook
+from bottleneck.list_sheets import SHEET_ROWS, ListSheet
 from bottleneck.wording import CHANGES_SHEET_COLUMNS, REJECTED_COLUMNS, WINE_COLUMNS
 
 TOP_PRODUCTS = 10
@@ -35,7 +36,7 @@ def report_workbook(
     buffer = io.BytesIO()
     # Not in_memory: each sheet's XML goes to a temporary file as it is made, so a month of a million
     # products costs no more memory than its tables.
-    workbook = ListWorkbook(
+    workbook = xlsxwriter.Workbook(
         buffer,
         {
             "strings_to_formulas": False,
@@ -133,7 +134,7 @@ def _table_sheet(sheet: ListSheet, table: pd.DataFrame, columns: dict[str, str],
 
 
 def _summary_sheet(
-    workbook: ListWorkbook,
+    workbook: xlsxwriter.Workbook,
     sheet: Worksheet,
     quality: dict[str, Any],
     ranked: pd.DataFrame,
@@ -193,7 +194,7 @@ def _header_row(sheet: Worksheet, row: int, titles: list[str], formats: dict[str
 
 
 def _year_at_a_glance(
-    workbook: ListWorkbook, sheet: Worksheet, quality: dict[str, Any], first_row: int, formats: dict[str, Format]
+    workbook: xlsxwriter.Workbook, sheet: Worksheet, quality: dict[str, Any], first_row: int, formats: dict[str, Format]
 ) -> int:
     """The last (up to) twelve months as a table and a chart; a month without figures is a gap, not a zero."""
     sheet.write_string(first_row, 0, "A year at a glance", formats["title"])
@@ -285,7 +286,7 @@ def _short(value: object) -> str:
 
 
 def _charts(
-    workbook: ListWorkbook,
+    workbook: xlsxwriter.Workbook,
     sheet: Worksheet,
     ranked: pd.DataFrame,
     premium_price_floor: float | None,

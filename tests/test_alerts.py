@@ -32,7 +32,7 @@ class Breaks(luigi.Task):
 
 @pytest.fixture(autouse=True)
 def installed():
-    alerts.install()
+    alerts.start()
     alerts.reset()
     yield
     alerts.reset()
@@ -47,7 +47,7 @@ def parse(data: bytes):
     return email.message_from_bytes(data, policy=email.policy.default)
 
 
-def test_install_turns_luigi_error_emails_off():
+def test_luigi_error_emails_are_off_where_luigi_cfg_says_nothing():
     assert luigi.configuration.get_config().get("email", "format") == "none"
 
 

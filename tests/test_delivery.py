@@ -152,7 +152,7 @@ def test_a_failed_run_sends_one_alert_and_no_report(smtp_server, lake, tmp_path)
     result = run_month(lake, tmp_path, MONTH, env)
     assert result.returncode == 3, result.stderr
     received = server.received()
-    assert len(received) == 1, "one failure alert expected: is alerts.install() called when bottleneck is imported?"
+    assert len(received) == 1, "one failure alert expected: is bottleneck.events imported?"
     [(alert, envelope)] = received
     assert envelope["rcpt_tos"] == ["oncall@bottleneck.test"]
     assert MONTH in alert["Subject"]
@@ -204,6 +204,6 @@ def test_without_smtp_host_a_failed_run_writes_its_alert_beside_the_reports(lake
     result = run_month(lake, tmp_path, MONTH, env)
     assert result.returncode == 3, result.stderr
     alerts = list(lake.joinpath("alerts", "2020", "08").glob("*-alert.eml"))
-    assert len(alerts) == 1, "one alert expected: is alerts.install() called when bottleneck is imported?"
+    assert len(alerts) == 1, "one alert expected: is bottleneck.events imported?"
     assert "RawManifest" in parse(alerts[0].read_bytes())["Subject"]
     assert not lake.joinpath("reports").exists()
