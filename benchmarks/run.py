@@ -4,7 +4,9 @@ For each scale it generates (once, cached in benchmarks/out/) the seed month cop
 alternating and several times each:
   - the real `luigi --module bottleneck RunMonth --month M --local-scheduler` on a fresh local lake, with
     no [smtp] host so the email is written to a file;
-  - `python benchmarks/baseline.py INPUT OUTPUT`.
+  - `python benchmarks/baseline.py INPUT OUTPUT`: the original naive flow (its workbook by openpyxl);
+  - `python benchmarks/baseline.py --writer xlsxwriter INPUT OUTPUT`: the stronger naive flow (pandas'
+    default writer, xlsxwriter, and one sheet of products, as the seed's flow wrote it).
 Each run is one child process, measured from outside: wall time, CPU time (user + sys) and peak RSS from
 os.wait4 on that child. It prints the medians, the ratios pipeline / baseline and the cost per input row,
 and checks that both produced the expected figures: exit 1 if either did not (the timings are not judged;
@@ -44,9 +46,14 @@ FIGURES = ("products", "turnover", "premium", "ordinary")
 SEED_MONTH_LABEL = "2020-08"  # the month the seed exports were taken from
 
 
+# The flows measured: the pipeline, and each naive flow with the workbook writer baseline.py is given.
+BASELINES = {"baseline": "openpyxl", "stronger": "xlsxwriter"}
+KINDS = ("pipeline", *BASELINES)
+
+
 @dataclass
 class Run:
-    kind: str  # "pipeline" or "baseline"
+    kind: str  # one of KINDS
     scale: int
     wall_s: float
     cpu_s: float
@@ -191,12 +198,12 @@ def csv_rows_and_revenue(path: Path) -> tuple[int, float]:
     return rows, revenue
 
 
-def run_baseline(folder: Path, expected: dict, work: Path) -> Run:
-    out = work / "baseline"
-    log = work / "baseline.log"
-    command = [sys.executable, str(BASELINE), str(folder), str(out)]
+def run_baseline(folder: Path, expected: dict, work: Path, kind: str = "baseline") -> Run:
+    out = work / kind
+    log = work / f"{kind}.log"
+    command = [sys.executable, str(BASELINE), "--writer", BASELINES[kind], str(folder), str(out)]
     wall, cpu, rss, code = measured(command, env=clean_env(PYTHONWARNINGS="ignore"), cwd=work, log=log)
-    run = Run("baseline", expected["scale"], wall, cpu, rss, code)
+    run = Run(kind, expected["scale"], wall, cpu, rss, code)
     if code != 0:
         run.problems.append(f"exit code {code}; log: {tail(log)}")
         return run
@@ -205,7 +212,7 @@ def run_baseline(folder: Path, expected: dict, work: Path) -> Run:
     except (ValueError, IndexError) as error:
         run.problems.append(f"no figures printed: {error!r}; log: {tail(log)}")
         return run
-    run.problems += mismatches(run.figures, expected, "baseline")
+    run.problems += mismatches(run.figures, expected, kind)
     return run
 
 
@@ -262,8 +269,10 @@ def summary(runs: list[Run], expected_by_scale: dict[int, dict]) -> list[dict]:
     for scale, expected in expected_by_scale.items():
         input_rows = sum(expected["input_rows"].values())
         row = {"scale": scale, "input_rows": input_rows, "web_rows": expected["input_rows"]["web"]}
-        for kind in ("pipeline", "baseline"):
+        for kind in KINDS:
             mine = [run for run in runs if run.scale == scale and run.kind == kind]
+            if not mine:
+                continue
             row[kind] = {
                 "runs": len(mine),
                 "wall_s": median(mine, "wall_s"),
@@ -272,7 +281,9 @@ def summary(runs: list[Run], expected_by_scale: dict[int, dict]) -> list[dict]:
                 "wall_us_per_row": median(mine, "wall_s") / input_rows * 1e6,
                 "cpu_us_per_row": median(mine, "cpu_s") / input_rows * 1e6,
             }
-        row["ratio"] = {key: row["pipeline"][key] / row["baseline"][key] for key in ("wall_s", "cpu_s", "peak_rss_mb")}
+        for kind, ratio in (("baseline", "ratio"), ("stronger", "ratio_stronger")):
+            if kind in row:
+                row[ratio] = {key: row["pipeline"][key] / row[kind][key] for key in ("wall_s", "cpu_s", "peak_rss_mb")}
         rows.append(row)
     return rows
 
@@ -292,6 +303,29 @@ def table(rows: list[dict]) -> str:
             f"| {p['wall_us_per_row']:.1f}, {p['cpu_us_per_row']:.1f} "
             f"| {b['wall_us_per_row']:.1f}, {b['cpu_us_per_row']:.1f} |"
         )
+    return "\n".join(lines)
+
+
+def both_baselines_table(rows: list[dict]) -> str:
+    """The pipeline beside both naive flows, wall time and peak memory: how many times faster, in what memory."""
+    header = (
+        "| scale | pipeline wall s | peak RSS MB | naive, openpyxl: wall s | RSS MB | x faster | x memory "
+        "| naive, xlsxwriter: wall s | RSS MB | x faster | x memory |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for row in rows:
+        cells = [f"{row['scale']}", f"{row['pipeline']['wall_s']:.2f}", f"{row['pipeline']['peak_rss_mb']:.0f}"]
+        for kind, ratio in (("baseline", "ratio"), ("stronger", "ratio_stronger")):
+            if kind in row:
+                cells += [
+                    f"{row[kind]['wall_s']:.2f}",
+                    f"{row[kind]['peak_rss_mb']:.0f}",
+                    f"{1 / row[ratio]['wall_s']:.1f}",
+                    f"{row[ratio]['peak_rss_mb']:.2f}",
+                ]
+            else:
+                cells += ["-"] * 4
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -337,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="scale 1, one run each: the CI check")
     parser.add_argument("--month", default=SEED_MONTH_LABEL, help="the month the lake files are filed under")
     parser.add_argument("--seed", type=Path, default=scale_month.SEED_MONTH, help="the source month's folder")
-    parser.add_argument("--only", choices=("pipeline", "baseline"), help="run one flow only (profiling)")
+    parser.add_argument("--only", choices=KINDS, help="run one flow only (profiling)")
     parser.add_argument(
         "--pythonpath", help="PYTHONPATH for the pipeline only: measure a candidate tree of the package"
     )
@@ -370,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             f"turnover {expected['turnover']:,.2f}, {expected['premium']} premium, {expected['ordinary']} ordinary",
             flush=True,
         )
-        kinds = ["pipeline", "baseline"] if args.only is None else [args.only]
+        kinds = list(KINDS) if args.only is None else [args.only]
         for index in range(args.runs):
             # Alternate which flow goes first, so neither always meets a warmer page cache.
             for kind in kinds if index % 2 == 0 else kinds[::-1]:
@@ -378,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                 if kind == "pipeline":
                     run = run_pipeline(folder, expected, args.month, work, args.pythonpath)
                 else:
-                    run = run_baseline(folder, expected, work)
+                    run = run_baseline(folder, expected, work, kind)
                 runs.append(run)
                 status = "ok" if not run.problems else "WRONG: " + " | ".join(run.problems)
                 print(
@@ -400,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
             "(erp + web + liaison)."
         )
         print(table(rows))
+        print()
+        print("Against both naive flows (x faster = their wall / the pipeline's; x memory = its RSS / theirs):")
+        print(both_baselines_table(rows))
         print()
         for line in targets(rows):
             print(line)

@@ -71,3 +71,22 @@ def test_summary_and_targets_from_runs():
     assert verdicts[1].startswith("[met] scale 100: peak RSS no higher than the baseline's (ratio 0.77)")
     fast = [run.Run("pipeline", 100, 5.0, 5.0, 700.0, 0), run.Run("baseline", 100, 45.0, 45.0, 650.0, 0)]
     assert [verdict[:6] for verdict in run.targets(run.summary(fast, expected))] == ["[met] ", "[MISSE"]
+
+
+def test_the_pipeline_is_set_beside_both_naive_flows():
+    runs = [
+        run.Run("pipeline", 100, 8.0, 7.0, 480.0, 0),
+        run.Run("baseline", 100, 70.0, 69.0, 650.0, 0),
+        run.Run("stronger", 100, 45.0, 44.0, 320.0, 0),
+    ]
+    expected = {100: {**EXPECTED, "scale": 100, "input_rows": {"erp": 82500, "web": 151300, "liaison": 82500}}}
+    rows = run.summary(runs, expected)
+    assert abs(rows[0]["ratio_stronger"]["wall_s"] - 8.0 / 45.0) < 1e-12
+    assert abs(rows[0]["ratio_stronger"]["peak_rss_mb"] - 1.5) < 1e-12
+    assert "| 100 | 8.00 | 480 | 70.00 | 650 | 8.8 | 0.74 | 45.00 | 320 | 5.6 | 1.50 |" in run.both_baselines_table(
+        rows
+    )
+    alone = run.summary(runs[:2], expected)
+    assert "ratio_stronger" not in alone[0]
+    assert alone[0]["scale"] == 100
+    assert "| 100 | 8.00 | 480 | 70.00 | 650 | 8.8 | 0.74 | - | - | - | - |" in run.both_baselines_table(alone)

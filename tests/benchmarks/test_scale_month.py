@@ -2,6 +2,7 @@
 
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -93,12 +94,19 @@ def test_scaled_month_gives_n_times_the_figures_by_pandas(month_x2, frames_x2):
     assert len(joined) - premium == expected["ordinary"]
 
 
-def test_scaled_month_gives_n_times_the_figures_by_the_baseline(month_x2, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("writer", "sheets"), [("openpyxl", ["summary", "products", "premium"]), ("xlsxwriter", ["products"])]
+)
+def test_scaled_month_gives_n_times_the_figures_by_either_baseline(month_x2, tmp_path, capsys, writer, sheets):
     folder, expected = month_x2
-    assert baseline.main([str(folder), str(tmp_path)]) == 0
+    assert baseline.main(["--writer", writer, str(folder), str(tmp_path)]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures == {key: expected[key] for key in ("products", "turnover", "premium", "ordinary")}
     assert len(pd.read_csv(tmp_path / "premium_wines.csv")) == 30 * N
+    with zipfile.ZipFile(tmp_path / "report.xlsx") as book:
+        application = book.read("docProps/app.xml").decode()
+    assert ("Openpyxl" in application) == (writer == "openpyxl"), "pandas' default engine is xlsxwriter"
+    assert list(pd.read_excel(tmp_path / "report.xlsx", sheet_name=None, engine="calamine")) == sheets
 
 
 def test_generated_month_is_cached_by_scale(month_x2, seed_month):
