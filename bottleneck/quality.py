@@ -1,6 +1,5 @@
 """The data-quality gate: every check recorded with its observed and expected values, each able to fail."""
 
-import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal, localcontext
@@ -11,30 +10,52 @@ import pandera.errors
 
 from bottleneck.classify import ORDINARY, PREMIUM
 from bottleneck.errors import QualityGateError
-from bottleneck.reconcile import SOURCE_FILES
+from bottleneck.reconcile import DUPLICATE_RULE, RULES, SOURCE_FILES
 from bottleneck.reference import Reference
 from bottleneck.schemas import ClassifiedWine
+from bottleneck.staging import ID_COLUMNS
+from bottleneck.wording import in_words, shown
 
 ERROR, WARNING = "error", "warning"
+# A check of the month's own consistency (rows accounted for, links, two engines) is never released; a check
+# of its plausibility (against the months before, or the bounds of a normal month) can be, by an operator
+# who knows why the month is unusual (bottleneck-admin accept).
+CONSISTENCY, PLAUSIBILITY = "consistency", "plausibility"
 NAMED_AT_MOST = 10
-CELL_WIDTH = 24  # of the observed and expected columns of check_table
+CELL_WIDTH = 30  # of the observed and expected columns of check_table; a longer value is given whole below it
 PRODUCT_VALUES = {"price": "erp", "total_sales": "web"}  # a product's value and the source it comes from
+IDS = {column for columns in ID_COLUMNS.values() for column in columns}  # named as they are, never quoted
 
 
 @dataclass
 class Check:
     name: str
-    level: str
+    level: str  # the level it reached: a check that passed is error-level if it could hold the month
     passed: bool
     observed: object
     expected: object
     detail: str = ""
+    key: str = ""  # its name on the command line (bottleneck-admin accept --check KEY)
+    kind: str = CONSISTENCY
+    context: dict[str, Any] | None = None  # what a machine needs besides the words: a band, its months
+    accepted: dict[str, Any] | None = None  # the operator's release that applies to it, if any
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = "-".join("".join(c if c.isalnum() else " " for c in self.name.lower()).split())
+
+    @property
+    def status(self) -> str:
+        if self.passed:
+            return "passed"
+        if self.accepted:
+            return "accepted"
+        return "failed" if self.level == ERROR else "warning"
 
     def record(self) -> dict[str, Any]:
-        status = "passed" if self.passed else ("failed" if self.level == ERROR else "warning")
         record = asdict(self)
         del record["passed"]
-        return {**record, "status": status}
+        return {**record, "status": self.status}
 
 
 def _named(values: Iterable[object]) -> str:
@@ -51,6 +72,7 @@ def has_products(wines: pd.DataFrame) -> Check:
         len(wines),
         "at least 1",
         "" if len(wines) else "no product is in erp, liaison and web: no report of 0 wines is sent",
+        key="has-products",
     )
 
 
@@ -63,6 +85,7 @@ def unique_product_ids(wines: pd.DataFrame) -> Check:
         len(repeated),
         0,
         f"product_id repeated: {_named(repeated)}" if len(repeated) else "",
+        key="unique-product-id",
     )
 
 
@@ -82,17 +105,35 @@ def product_values_present(wines: pd.DataFrame) -> Check:
         len(empty),
         0,
         f"empty: {_named(empty)}" if empty else "",
+        key="values-present",
     )
 
 
-def conflicting_duplicates(clean: pd.DataFrame, file: str, key: str, value: str, name: str = "") -> Check:
-    """One key with two different values (two prices, two links) is refused, not resolved."""
+def compared_columns(source: str) -> tuple[str, ...]:
+    """The columns two rows of a source must share to be one row (its duplicate rule's)."""
+    return next(rule.distinct_on for rule in RULES if rule.source == source and rule.name == DUPLICATE_RULE)
+
+
+def conflicting_duplicates(
+    clean: pd.DataFrame, file: str, key: str, value: str, name: str = "", check_key: str = ""
+) -> Check:
+    """One key on two rows that are not duplicates (two prices, two links, two titles) is refused, not
+    resolved; each conflict names what differs between its rows."""
     repeated = clean[clean[key].notna() & clean[key].duplicated(keep=False)].sort_values(["source_row"])
-    conflicts = [
-        f"{key} {key_value}: {file} "
-        + "; ".join(f"row {row.source_row} {value}={getattr(row, value)}" for row in rows.itertuples())
-        for key_value, rows in repeated.groupby(key, sort=True)
-    ]
+    compared = [column for column in compared_columns(file.removesuffix(".xlsx")) if column != key]
+    conflicts = []
+    for key_value, rows in repeated.groupby(key, sort=True):
+        differing = [column for column in compared if rows[column].nunique(dropna=False) > 1]
+        named = [value] if value in differing else differing  # the value first: it is what the check is about
+        same = "" if value in differing else f" (the same {value}, {_cell(value, rows[value].iloc[0])})"
+        conflicts.append(
+            f"{key} {key_value}: {file} "
+            + "; ".join(
+                f"row {row['source_row']} " + ", ".join(f"{column}={_cell(column, row[column])}" for column in named)
+                for _, row in rows.iterrows()
+            )
+            + same
+        )
     return Check(
         name or f"one {value} a {key} in {file}",
         ERROR,
@@ -100,7 +141,12 @@ def conflicting_duplicates(clean: pd.DataFrame, file: str, key: str, value: str,
         len(conflicts),
         0,
         f"conflicting rows: {_named(conflicts)}" if conflicts else "",
+        key=check_key or f"one-{value.replace('_', '-')}-a-{key.replace('_', '-')}",
     )
+
+
+def _cell(column: str, value: object) -> str:
+    return str(value) if column in IDS else shown(value)
 
 
 def _only_in_one(first: pd.DataFrame, second: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -141,6 +187,7 @@ def same_as_reference(products: pd.DataFrame, rejected_rows: pd.DataFrame, refer
         {"products": len(products), "rejected": len(rejected_rows)},
         {"products": len(reference.products), "rejected": len(reference.rejected)},
         _named(differences),
+        key="same-as-reference",
     )
 
 
@@ -170,6 +217,7 @@ def rows_accounted_for(staged: dict[str, pd.DataFrame], products: pd.DataFrame, 
         observed,
         "raw = kept + rejected",
         "; ".join(problems),
+        key="rows-accounted-for",
     )
 
 
@@ -182,6 +230,7 @@ def no_web_product_lost(wines: pd.DataFrame, clean_web: pd.DataFrame) -> Check:
         len(lost),
         0,
         f"sku on the web but not reconciled: {_named(lost)}" if lost else "",
+        key="no-web-product-lost",
     )
 
 
@@ -194,6 +243,7 @@ def turnover_reconciled(turnover: Decimal, reference: Reference) -> Check:
         f"{turnover:.2f}",
         f"{expected:.2f}",
         "" if turnover == expected else f"off by {turnover - expected:.2f}",
+        key="turnover-reconciled",
     )
 
 
@@ -224,17 +274,19 @@ def premium_reconciled(wines: pd.DataFrame, premium_zscore: float) -> Check:
         int(classified.sum()),
         int(expected.sum()),
         f"product_id classed otherwise: {_named(differing)}" if differing else "",
+        key="premium-reconciled",
     )
 
 
 def output_schema(wines: pd.DataFrame) -> Check:
+    name, key = "products match the ClassifiedWine schema", "output-schema"
     try:
         ClassifiedWine.validate(wines, lazy=True)
-        return Check("products match the ClassifiedWine schema", ERROR, True, 0, 0)
+        return Check(name, ERROR, True, 0, 0, key=key)
     except pandera.errors.SchemaErrors as errors:
         cases = errors.failure_cases
-        failures = [f"{row.column}: {row.check} ({row.failure_case!r})" for row in cases.itertuples()]
-        return Check("products match the ClassifiedWine schema", ERROR, False, len(failures), 0, _named(failures))
+        failures = [f"{row.column}: {row.check} ({shown(row.failure_case)})" for row in cases.itertuples()]
+        return Check(name, ERROR, False, len(failures), 0, _named(failures), key=key)
 
 
 def no_negative_stock(staged_erp: pd.DataFrame) -> Check:
@@ -246,6 +298,8 @@ def no_negative_stock(staged_erp: pd.DataFrame) -> Check:
         len(negative),
         0,
         f"product_id with negative stock: {_named(negative)}" if negative else "",
+        key="negative-stock",
+        kind=PLAUSIBILITY,
     )
 
 
@@ -269,6 +323,7 @@ def gate(
             "id_web",
             "product_id",
             "links one-to-one: a web sku (id_web) linked to one product_id in liaison.xlsx",
+            "one-product-a-sku",
         ),
         conflicting_duplicates(
             clean["liaison"],
@@ -276,6 +331,7 @@ def gate(
             "product_id",
             "id_web",
             "links one-to-one: a product_id linked to one web sku (id_web) in liaison.xlsx",
+            "one-sku-a-product",
         ),
         conflicting_duplicates(clean["erp"], "erp.xlsx", "product_id", "price"),
         conflicting_duplicates(clean["web"], "web.xlsx", "sku", "total_sales"),
@@ -290,16 +346,21 @@ def gate(
 
 
 def failures(checks: list[Check]) -> list[Check]:
-    return [check for check in checks if check.level == ERROR and not check.passed]
+    return [check for check in checks if check.status == "failed"]
+
+
+def failure_words(check: Check) -> str:
+    """A failed check in a sentence: a plausibility check's detail says it all, in words."""
+    if check.kind == PLAUSIBILITY and check.detail:
+        return f"{check.name}: {check.detail}"
+    return f"{check.name}: observed {in_words(check.observed)}, expected {in_words(check.expected)}" + (
+        f" ({check.detail})" if check.detail else ""
+    )
 
 
 def gate_error(month: str, failure: str, checks: list[Check]) -> QualityGateError:
     """The typed error (exit 7) of a failed gate: the failed checks in its message, every check in its record."""
-    details = "; ".join(
-        f"{check.name}: observed {check.observed}, expected {check.expected}"
-        + (f" ({check.detail})" if check.detail else "")
-        for check in failures(checks)
-    )
+    details = "; ".join(failure_words(check) for check in failures(checks))
     return QualityGateError(f"{month}: {failure}: {details}", gate_record(month, checks)["checks"])
 
 
@@ -333,17 +394,17 @@ def quality_record(
 
 
 def check_table(checks: list[dict[str, Any]]) -> str:
-    """The checks as a plain-text table (failure alerts): status, level, observed, expected, check; then the
-    details, and the values too long for a column."""
-    header = ("status", "level", "observed", "expected", "check")
+    """The checks as a plain-text table (failure alerts), in words: status, observed, expected, check; then the
+    details, and whole, the values too long for a column (never cut mid-value)."""
+    header = ("status", "observed", "expected", "check")
     rows: list[tuple[str, ...]] = []
     details = []
     for check in checks:
-        values = [_cell(check["observed"]), _cell(check["expected"])]
+        values = [in_words(check["observed"]), in_words(check["expected"])]
         if any(len(value) > CELL_WIDTH for value in values):
-            details.append(f"- {check['name']}: observed {values[0]}, expected {values[1]}")
-            values = [value if len(value) <= CELL_WIDTH else value[: CELL_WIDTH - 3] + "..." for value in values]
-        rows.append((check["status"], check["level"], *values, check["name"]))
+            details.append(f"- {check['name']}: observed {values[0]}; expected {values[1]}")
+            values = [value if len(value) <= CELL_WIDTH else "(see Details)" for value in values]
+        rows.append((check["status"], *values, check["name"]))
         if check.get("detail"):
             details.append(f"- {check['name']}: {check['detail']}")
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
@@ -353,7 +414,3 @@ def check_table(checks: list[dict[str, Any]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines + (["", "Details:", *details] if details else []))
-
-
-def _cell(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -4,6 +4,18 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+# Vocabularies: the closed lists of values a column of the exports takes, declared once and used by the
+# models below. A value outside its list refuses the month (exit 6), named with its file, column and Excel
+# row, rather than being read as something else; staging first folds case and surrounding spaces onto the
+# spelling declared here (machine slugs, where a capital or a trailing space can only be a hand edit).
+POST_TYPES = ("product", "attachment")  # the posts of web.xlsx: wines, and their images
+STOCK_STATUSES = ("instock", "outofstock", "onbackorder")  # WooCommerce's three, which the ERP mirrors
+ONSALE_WEB = (0, 1)
+VOCABULARIES: dict[str, dict[str, tuple[str | int, ...]]] = {
+    "erp": {"onsale_web": ONSALE_WEB, "stock_status": STOCK_STATUSES},
+    "web": {"post_type": POST_TYPES},
+}
+
 
 def _whole_cents(prices: pd.Series) -> pd.Series:
     cents = prices * 100
@@ -15,10 +27,10 @@ class StagedErp(pa.DataFrameModel):
 
     source_row: Series[int]
     product_id: Series[pd.Int64Dtype] = pa.Field(nullable=False)
-    onsale_web: Series[pd.Int64Dtype] = pa.Field(isin=[0, 1], nullable=False)
+    onsale_web: Series[pd.Int64Dtype] = pa.Field(isin=ONSALE_WEB, nullable=False)
     price: Series[float] = pa.Field(nullable=False)
     stock_quantity: Series[pd.Int64Dtype] = pa.Field(nullable=False)
-    stock_status: Series[str] = pa.Field(nullable=True)
+    stock_status: Series[str] = pa.Field(isin=STOCK_STATUSES, nullable=True)
 
     @pa.check("price", name="price in whole cents")
     @classmethod
@@ -35,7 +47,7 @@ class StagedWeb(pa.DataFrameModel):
 
     source_row: Series[int]
     sku: Series[str] = pa.Field(nullable=True)
-    post_type: Series[str] = pa.Field(nullable=True)
+    post_type: Series[str] = pa.Field(isin=POST_TYPES, nullable=True)
     post_title: Series[str] = pa.Field(nullable=True)
     total_sales: Series[float] = pa.Field(ge=0, nullable=True)
 

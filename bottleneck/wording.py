@@ -155,8 +155,19 @@ def gap_reason(month: dict[str, Any]) -> str:
     return month["gap"].removeprefix(f"{month['month']}: ").removeprefix(f"{month['month']} ")
 
 
+def shown(value: object) -> str:
+    """One value of a row, as a reader reads it in a sentence: text quoted, a number plain (numpy's
+    np.float64(24.2) is 24.2)."""
+    if hasattr(value, "item"):  # a numpy scalar
+        value = value.item()
+    return repr(value)
+
+
 def in_words(value: object) -> str:
-    """A check's observed or expected value without JSON: 'price 0, sku 0', '1,234', 'yes'."""
+    """A check's observed or expected value without JSON: 'price 0, sku 0', '1,234', 'yes'; a value of
+    values by group: 'erp: raw 825, kept 714; web: raw 1,513, kept 714'."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # a numpy scalar
+        value = value.item()
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -166,7 +177,10 @@ def in_words(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, dict):
-        return ", ".join(f"{key} {in_words(item)}" for key, item in value.items())
+        grouped = any(isinstance(item, dict) for item in value.values())
+        return ("; " if grouped else ", ").join(
+            f"{key}{':' if isinstance(item, dict) else ''} {in_words(item)}" for key, item in value.items()
+        )
     if isinstance(value, list):
         return ", ".join(in_words(item) for item in value)
     return str(value)

@@ -137,9 +137,9 @@ def test_a_failed_gate_shows_its_whole_check_table():
     text = alerts.error_text(QualityGateError("2024-05: quality gate failed, no report written", checks))
     lines = text.splitlines()
     assert lines[0] == "QualityGateError: 2024-05: quality gate failed, no report written"
-    assert lines[3].split() == ["status", "level", "observed", "expected", "check"]
-    assert lines[5].split()[:4] == ["failed", "error", "0", "at"]
+    assert lines[3].split() == ["status", "observed", "expected", "check"]
+    assert lines[5].split()[:3] == ["failed", "0", "at"]
     assert lines[5].endswith("the month has products")
-    assert lines[6].split()[:2] == ["passed", "warning"]
+    assert lines[6].split()[:2] == ["passed", "0"]
     assert "- the month has products: no product is in erp, liaison and web" in lines
     assert alerts.error_text(InvalidInputError("x")) == "InvalidInputError: x"

@@ -118,6 +118,17 @@ def test_conflicting_prices_fail_the_gate_naming_both_rows():
     assert "product_id 1: erp.xlsx row 2 price=10.0; row 4 price=12.0" in check.detail
 
 
+def test_rows_of_one_sku_that_differ_elsewhere_than_in_sales_name_what_differs():
+    staged = clean_month()
+    staged["web"] = frames.web(("101", 3, "product", "Mas Amiel 2015"), ("102", 2), ("101", 3, "product", "Mas Amiel"))
+    check = run_gate(staged)["one total_sales a sku in web.xlsx"]
+    assert not check.passed
+    assert (
+        "sku 101: web.xlsx row 2 post_title='Mas Amiel 2015'; row 4 post_title='Mas Amiel' (the same total_sales, 3.0)"
+        in check.detail
+    )
+
+
 def test_conflicting_sales_figures_fail_the_gate_naming_both_rows():
     staged = clean_month()
     staged["web"] = frames.web(("101", 3), ("102", 2), ("101", 5))
@@ -233,7 +244,9 @@ def test_the_record_carries_the_month_figures_the_funnel_and_every_check():
         "turnover": 330.0,
         "passed": True,
     }
-    assert {"name", "level", "status", "observed", "expected", "detail"} == set(record["checks"][0])
+    assert {"name", "level", "status", "observed", "expected", "detail", "key", "kind", "context", "accepted"} == set(
+        record["checks"][0]
+    )
     assert record["funnel"]["erp"][0] == {"stage": "raw", "rows": 3}
     json.dumps(record)
 
@@ -246,16 +259,21 @@ def test_a_failed_gate_record_says_so_and_its_table_reads_as_a_table():
     assert record["passed"] is False
     assert set(record) == {"month", "passed", "checks"}
     table = quality.check_table(record["checks"]).splitlines()
-    assert table[0].split() == ["status", "level", "observed", "expected", "check"]
+    assert table[0].split() == ["status", "observed", "expected", "check"]
     assert set(table[1]) == {"-", " "}
     assert len(table) > len(checks) + 2
     row = next(line for line in table if "every product has a price" in line)
-    assert row.split()[:2] == ["failed", "error"]
-    assert "- every product has a price and a total_sales: empty: web.xlsx row 3 column total_sales" in "\n".join(table)
+    assert row.split()[:2] == ["failed", "1"]
+    text = "\n".join(table)
+    assert "- every product has a price and a total_sales: empty: web.xlsx row 3 column total_sales" in text
     assert max(len(line) for line in table[: len(checks) + 2]) < 150
-    assert '- every row accounted for: raw = kept + rejected, per source: observed {"erp": {"raw": 3' in "\n".join(
-        table
-    )
+    # In words and whole: never JSON, never a value cut short.
+    assert (
+        "- every row accounted for: raw = kept + rejected, per source: observed erp: raw 3, kept 2, rejected 1; "
+        "web: raw 2, kept 2, rejected 0; liaison: raw 3, kept 2, rejected 1; expected raw = kept + rejected"
+    ) in text
+    assert "{" not in text
+    assert "..." not in text
 
 
 def test_the_reference_turnover_is_exact_where_a_float_sum_is_not():

@@ -8,8 +8,8 @@ import xlsxwriter
 
 from bottleneck.demo import xlsx_bytes
 from bottleneck.errors import InvalidInputError
-from bottleneck.schemas import StagedErp
-from bottleneck.staging import normalised_ids, required_columns, staged_table
+from bottleneck.schemas import VOCABULARIES, StagedErp
+from bottleneck.staging import folded_to_vocabulary, normalised_ids, required_columns, staged_table
 
 ERP = ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"]
 
@@ -70,7 +70,7 @@ def test_every_failing_column_and_rule_is_listed_with_its_row():
     message = str(refusal.value)
     assert message.startswith("2020-08 erp.xlsx: ")
     assert "column 'price' breaks rule 'type('float64')': 'abc' (row 2)" in message
-    assert "column 'onsale_web' breaks rule 'isin([0, 1])': 5 (row 3)" in message
+    assert "column 'onsale_web' has a value outside its vocabulary (0, 1): 5 (row 3)" in message
     assert "column 'product_id' breaks rule 'not empty'" in message
     assert "(row 4)" in message
 
@@ -107,3 +107,52 @@ def test_a_sheet_starting_with_empty_rows_names_the_excel_row_of_each_failure():
         staged_table("erp", buffer.getvalue(), "2020-08 erp.xlsx", 50, 1000)
     assert "'abc' (row 6)" in str(refusal.value)
     assert "7 (row 6)" in str(refusal.value)
+
+
+WEB = ["sku", "total_sales", "post_type", "post_title"]
+
+
+@pytest.mark.parametrize(
+    ("source", "columns", "row", "named"),
+    [
+        ("web", WEB, ["1", 3, "product_variation", "A"], "column 'post_type' has a value outside its vocabulary "),
+        ("web", WEB, ["1", 3, "produit", "A"], "(product, attachment): 'produit' (row 3)"),
+        ("erp", ERP, [2, 1, 9.5, 0, "backorder"], "(instock, outofstock, onbackorder): 'backorder' (row 3)"),
+        ("erp", ERP, [2, 1, 9.5, 0, "in stock"], "column 'stock_status' has a value outside its vocabulary"),
+        ("erp", ERP, [2, 2, 9.5, 0, "instock"], "column 'onsale_web' has a value outside its vocabulary (0, 1): 2"),
+    ],
+)
+def test_a_value_outside_its_vocabulary_refuses_the_month_naming_file_column_row_and_value(source, columns, row, named):
+    first = {"web": ["2", 1, "product", "B"], "erp": [1, 1, 9.5, 0, "instock"]}[source]
+    with pytest.raises(InvalidInputError) as refusal:
+        stage(source, columns, [first, row])
+    assert str(refusal.value).startswith(f"2020-08 {source}.xlsx: ")
+    assert named in str(refusal.value)
+
+
+def test_case_and_surrounding_spaces_are_the_same_value_folded_onto_the_declared_spelling():
+    web = stage("web", WEB, [["1", 3, " Product ", "A"], ["2", 1, "ATTACHMENT", None], ["3", 1, "  ", None]])
+    assert web["post_type"].tolist()[:2] == ["product", "attachment"]
+    assert pd.isna(web["post_type"].tolist()[2])
+    erp = stage("erp", ERP, [[1, 1, 9.5, 0, "InStock"], [2, 1, 9.5, 0, "\xa0outofstock\xa0"], [3, 1, 9.5, 0, None]])
+    assert erp["stock_status"].tolist()[:2] == ["instock", "outofstock"]
+    assert pd.isna(erp["stock_status"].tolist()[2])
+
+
+def test_folding_changes_only_case_and_surrounding_spaces():
+    cells = pd.Series([" PRODUCT", "pro duct", "products", 7, None], dtype=object)
+    assert folded_to_vocabulary(cells, ("product", "attachment")).tolist() == [
+        "product",
+        "pro duct",
+        "products",
+        7,
+        None,
+    ]
+
+
+@pytest.mark.parametrize(("source", "column"), [(s, c) for s, columns in VOCABULARIES.items() for c in columns])
+def test_each_vocabulary_is_the_one_its_schema_applies(source, column):
+    from bottleneck.schemas import STAGED
+
+    [check] = [check for check in STAGED[source].to_schema().columns[column].checks if check.name == "isin"]
+    assert tuple(check.statistics["allowed_values"]) == VOCABULARIES[source][column]

@@ -1,5 +1,6 @@
 """The readers' wording: figures, changes and checks in words and numbers, never JSON."""
 
+import numpy as np
 import pytest
 
 from bottleneck import wording
@@ -20,7 +21,10 @@ def test_figures_and_changes_read_with_their_units_and_signs():
 @pytest.mark.parametrize(
     ("value", "words"),
     [
-        ({"price": 0, "sku": {"web": 2, "erp": [1, 2]}}, "price 0, sku web 2, erp 1, 2"),
+        ({"price": 0, "sku": {"web": 2, "erp": [1, 2]}}, "price 0; sku: web 2, erp 1, 2"),
+        ({"erp": {"raw": 825, "kept": 714}, "web": {"raw": 1513}}, "erp: raw 825, kept 714; web: raw 1,513"),
+        (np.int64(6206), "6,206"),
+        (np.float64(24.2), "24.20"),
         (1234, "1,234"),
         (True, "yes"),
         (None, "—"),

@@ -186,6 +186,19 @@ def equal_prices(month: Exports) -> None:
     month.edited.add("erp")
 
 
+def unknown_post_type(month: Exports) -> None:
+    month.set("web", 2, "post_type", "product_variation")  # an image's row, which a filter would drop
+
+
+def unknown_stock_status(month: Exports) -> None:
+    month.set("erp", 3, "stock_status", "backorder")
+
+
+def case_and_spaces(month: Exports) -> None:
+    month.set("web", WEB_ROW_OF_LINKED_SKU, "post_type", " Product ")
+    month.set("erp", 2, "stock_status", "OutOfStock")
+
+
 FAULTS = [
     sku_linked_to_two_products,
     product_linked_to_two_skus,
@@ -207,6 +220,9 @@ FAULTS = [
     headers_only,
     nothing_joins,
     equal_prices,
+    unknown_post_type,
+    unknown_stock_status,
+    case_and_spaces,
 ]
 FIRST_YEAR = 2018
 
@@ -418,15 +434,45 @@ def test_equal_prices_give_no_premium_and_blank_z_scores(outcomes):
     assert {row["price_zscore"] for row in outcome.csv("ordinary_wines.csv")} == {""}
 
 
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        (
+            "unknown_post_type",
+            "web.xlsx: column 'post_type' has a value outside its vocabulary (product, attachment): "
+            "'product_variation' (row 2)",
+        ),
+        (
+            "unknown_stock_status",
+            "erp.xlsx: column 'stock_status' has a value outside its vocabulary (instock, outofstock, onbackorder): "
+            "'backorder' (row 3)",
+        ),
+    ],
+)
+def test_a_value_outside_its_vocabulary_is_refused_at_staging_never_dropped(outcomes, fault, named):
+    outcome = outcomes[fault]
+    refused(outcome, 6, "InvalidInputError: ", named)
+    assert not outcome.path("work", "rejected_rows.parquet").exists()
+
+
+def test_case_and_surrounding_spaces_are_the_declared_values(outcomes):
+    outcome = outcomes["case_and_spaces"]
+    reported(outcome, PRODUCTS, TURNOVER)  # row 524, ' Product ', is the product of sku 15298
+    rejected = {(row["source_file"], row["source_row"]) for row in outcome.csv("rejected_rows.csv")}
+    assert ("web.xlsx", str(WEB_ROW_OF_LINKED_SKU)) not in rejected
+
+
 def test_a_failed_gate_is_recorded_in_the_lake_and_alerted_as_a_table(outcomes):
     outcome = outcomes["sku_linked_to_two_products"]
     checks = outcome.failed_gate["checks"]
     assert len(checks) > 10
-    assert {"name", "level", "status", "observed", "expected", "detail"} == set(checks[0])
+    assert {"name", "level", "status", "observed", "expected", "detail", "key", "kind"} <= set(checks[0])
     alert = outcome.alert
     assert "Every check of the gate:" in alert
     table = alert[alert.index("Every check of the gate:") :].splitlines()
-    assert table[1].split() == ["status", "level", "observed", "expected", "check"]
+    assert table[1].split() == ["status", "observed", "expected", "check"]
+    assert "{" not in alert  # in words: no JSON
+    assert "np." not in alert  # nor a numpy repr
     for check in checks:
         assert any(check["name"] in line and line.split()[0] == check["status"] for line in table), check["name"]
 

@@ -216,6 +216,19 @@ MUTANTS = [
         'FROM list_rows ORDER BY excel_row DESC"""',
         "the list sheets' rows written in reverse order (LibreOffice reads it, Excel repairs it)",
     ),
+    # The vocabularies.
+    Mutant(
+        "bottleneck/schemas.py",
+        "post_type: Series[str] = pa.Field(isin=POST_TYPES, nullable=True)",
+        "post_type: Series[str] = pa.Field(nullable=True)",
+        "an unknown post_type accepted at staging (then dropped as if it were an image)",
+    ),
+    Mutant(
+        "bottleneck/staging.py",
+        "return spellings.get(text.casefold(), text) if text else None",
+        "return value",
+        "case and surrounding spaces of a vocabulary value not folded",
+    ),
 ]
 
 
