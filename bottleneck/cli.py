@@ -1,10 +1,13 @@
 """`bottleneck-run`: Luigi's own command line with the package preloaded and typed exit codes."""
 
 import contextlib
+import datetime as dt
 import io
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import luigi
 import luigi.cmdline_parser
@@ -12,7 +15,7 @@ import luigi.configuration
 import luigi.interface
 import luigi.retcodes
 
-from bottleneck import config
+from bottleneck import config, metrics, preflight
 from bottleneck.errors import PipelineError
 
 
@@ -25,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--module" not in argv and not any(arg.startswith("--module=") for arg in argv):
         argv = ["--module", "bottleneck", *argv]
+    refused = refusal(argv)
+    if refused is not None:
+        print(f"bottleneck-run: refused to start: {refused}", file=sys.stderr, flush=True)
+        sys.exit(refused.exit_code)
     argv = with_reachable_scheduler(argv)
     typed_failures: list[PipelineError] = []
 
@@ -42,16 +49,47 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code)
 
 
+@contextlib.contextmanager
+def quietly_parsed(argv: list[str]) -> Iterator[luigi.cmdline_parser.CmdlineParser]:
+    """The command line parsed as Luigi will parse it, its config and flags in force; a usage error is left
+    for Luigi itself to report, once, so what argparse prints here is dropped."""
+    with (
+        contextlib.redirect_stderr(io.StringIO()),
+        contextlib.redirect_stdout(io.StringIO()),
+        luigi.cmdline_parser.CmdlineParser.global_instance(argv) as parser,
+    ):
+        yield parser
+
+
+def refusal(argv: list[str]) -> PipelineError | None:
+    """Why this command must not start (bottleneck.preflight: the emails would reach nobody, the S3 locks
+    would not hold), judged before Luigi schedules anything; None when it may. The refusal of a run of
+    one month is pushed as that month's failure, so that its alert fires."""
+    try:
+        with quietly_parsed(argv) as parser:
+            core = luigi.interface.core()
+            if core.help or core.help_all:
+                return None
+            asked = getattr(parser.get_task_obj(), "month", None)
+    except (Exception, SystemExit):  # noqa: BLE001 - any error in the arguments is Luigi's to report, as it runs
+        return None
+    month = asked if isinstance(asked, dt.date) else None
+    with luigi.cmdline_parser.CmdlineParser.global_instance(argv):
+        try:
+            preflight.require_ready(month or config.current_month())
+        except PipelineError as error:
+            url = config.settings().pushgateway
+            if url and month:
+                metrics.push(url, month, metrics.failure_samples(error, 0.0, time.time()))
+            return error
+    return None
+
+
 def central_scheduler(argv: list[str]) -> tuple[str | None, bool]:
     """The URL of the central scheduler this command would use (None: local scheduler), and whether
     to fall back to the local one when it is down; both as Luigi reads them, config and flags."""
     try:
-        # Parsed as Luigi will parse it; a usage error is left for Luigi itself to report, once.
-        with (
-            contextlib.redirect_stderr(io.StringIO()),
-            contextlib.redirect_stdout(io.StringIO()),
-            luigi.cmdline_parser.CmdlineParser.global_instance(argv),
-        ):
+        with quietly_parsed(argv):
             core = luigi.interface.core()
             fallback = config.settings().scheduler_fallback
     except (Exception, SystemExit):  # noqa: BLE001 - any error in the arguments is Luigi's to report, as it runs
