@@ -2,7 +2,9 @@
 # and nothing else; both run on a read-only root filesystem and write only to /tmp.
 #   the monthly report pipeline (the last stage, the default):
 #     docker build -t bottleneck .          (or: podman build --build-arg BASE=... -t bottleneck .)
-#     docker run --rm --read-only --tmpfs /tmp -e BOTTLENECK_LAKE=s3://bucket/prefix bottleneck
+#     docker run --rm --read-only --tmpfs /tmp -e BOTTLENECK_LAKE=s3://bucket/prefix \
+#       -v $PWD/luigi.cfg:/etc/bottleneck/luigi.cfg:ro -e LUIGI_CONFIG_PATH=/etc/bottleneck/luigi.cfg bottleneck
+#   ([smtp] and [email] in that luigi.cfg: the image sends its emails, [bottleneck] delivery = smtp)
 #   luigid, the central scheduler, with its task history and metrics (no pandas, duckdb, boto3):
 #     docker build --target scheduler -t bottleneck-luigid .
 ARG BASE=python:3.12-slim
@@ -84,5 +86,7 @@ FROM runtime AS pipeline
 LABEL org.opencontainers.image.title="bottleneck" \
       org.opencontainers.image.description="BottleNeck monthly wine reports (Luigi pipeline)"
 COPY --from=build /opt/venv /opt/venv
+# [bottleneck] delivery = smtp: the image sends its reports, or refuses to start (exit 10).
+COPY docker/luigi.cfg /etc/luigi/luigi.cfg
 # The current month, in [bottleneck] timezone; the lake and mail come from luigi.cfg and the env.
 CMD ["bottleneck-run", "RunMonth"]

@@ -1,7 +1,9 @@
 """`bottleneck-run`: Luigi's own command line with the package preloaded and typed exit codes."""
 
 import argparse
+import datetime as dt
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -10,8 +12,9 @@ import luigi.configuration
 import luigi.interface
 import luigi.retcodes
 
-from bottleneck import config, events
+from bottleneck import config, events, metrics, preflight
 from bottleneck.errors import PipelineError
+from bottleneck.parameters import CURRENT_MONTH, parsed_month
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--module" not in argv and not any(arg.startswith("--module=") for arg in argv):
         argv = ["--module", "bottleneck", *argv]
+    refused = refusal(argv)
+    if refused is not None:
+        print(f"bottleneck-run: refused to start: {refused}", file=sys.stderr, flush=True)
+        sys.exit(refused.exit_code)
     argv = with_reachable_scheduler(argv)
     events.start_run()
     typed_failures: list[PipelineError] = []
@@ -41,21 +48,51 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code)
 
 
-def _scheduler_flags() -> argparse.ArgumentParser:
-    """The options of Luigi's [core] that choose the scheduler, as its command line takes them."""
+def _start_flags() -> argparse.ArgumentParser:
+    """The options read before Luigi starts, as its command line takes them: those of Luigi's [core] that
+    choose the scheduler, the fallback, and the month."""
     flags = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     flags.add_argument("--local-scheduler", nargs="?", const="true", default=None)
     for option in ("--scheduler-host", "--scheduler-port", "--scheduler-url", "--bottleneck-scheduler-fallback"):
         flags.add_argument(option, default=None)
+    flags.add_argument("--month", default=None)
     flags.add_argument("--help", "--help-all", action="store_true")
     return flags
+
+
+# Options Luigi takes on its command line for the sections the start checks read: given there, they are left
+# to the same checks as Luigi schedules the month (MonthEmail.complete()), which reads them.
+CHECKED_SECTIONS = ("--bottleneck-", "--smtp-", "--email-")
+
+
+def refusal(argv: list[str]) -> PipelineError | None:
+    """Why this command must not start (bottleneck.preflight: the emails would reach nobody, the S3 locks
+    would not hold), judged from luigi.cfg before Luigi schedules anything; None when it may. The refusal of
+    a run of one month is pushed as that month's failure, so that its alert rule fires."""
+    given, _ = _start_flags().parse_known_args(argv)
+    if given.help or any(argument.startswith(CHECKED_SECTIONS) for argument in argv):
+        return None
+    month: dt.date | None = None
+    if given.month and given.month != CURRENT_MONTH:
+        try:
+            month = parsed_month(given.month)
+        except ValueError:
+            return None  # Luigi names a month it cannot take
+    try:
+        preflight.require_ready(month or config.current_month())
+    except PipelineError as error:
+        url = config.settings().pushgateway
+        if url and month:
+            metrics.push(url, month, metrics.failure_samples(error, 0.0, time.time()))
+        return error
+    return None
 
 
 def central_scheduler(argv: list[str]) -> tuple[str | None, bool]:
     """The URL of the central scheduler this command would use (None: local scheduler), and whether
     to fall back to the local one when it is down: the command line's flags over luigi.cfg's [core] and
     [bottleneck]. Only these flags are read here; anything else, a usage error too, is left to Luigi."""
-    given, _ = _scheduler_flags().parse_known_args(argv)
+    given, _ = _start_flags().parse_known_args(argv)
     core = luigi.interface.core()
     fallback = config.settings().scheduler_fallback
     if given.bottleneck_scheduler_fallback is not None:

@@ -53,6 +53,17 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
         default="",
         description="URL of a Prometheus Pushgateway each run pushes its metrics to (empty: none).",
     )
+    delivery = luigi.ChoiceParameter(
+        default="",
+        choices=("", "smtp", "lake"),  # bottleneck.preflight names a value out of them
+        description="smtp: emails are sent, and a run without [smtp] host or receivers refuses to start; lake: "
+        "they are written to the lake as .eml, nothing is sent. Empty: smtp when an [smtp] host is set, else lake.",
+    )
+    lock_folder = luigi.Parameter(
+        default="",
+        description="A folder every run shares where the month locks are held (flock), for an S3 store that does "
+        "not honour conditional writes. Empty: the locks live in the lake.",
+    )
     scheduler_fallback = luigi.BoolParameter(
         default=True,
         parsing=luigi.BoolParameter.EXPLICIT_PARSING,

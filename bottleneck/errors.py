@@ -39,3 +39,9 @@ class LakeError(PipelineError):
     """The lake URL is unusable or the lake cannot be reached."""
 
     exit_code = 9
+
+
+class ConfigurationError(PipelineError):
+    """The configuration refuses the run before it starts: a setting it needs is empty or contradicts another."""
+
+    exit_code = 10

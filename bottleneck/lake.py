@@ -95,6 +95,12 @@ def _retried(function: Callable[Arguments, Result]) -> Callable[Arguments, Resul
     return call
 
 
+def s3_call(request: Callable[[], Result]) -> Result:
+    """An S3 request made as the lake makes its own: transient errors retried for retry_seconds, then typed
+    (exit 9), a request refused for good typed at once, naming the lake and the fix."""
+    return _retried(request)()
+
+
 CREDENTIALS_FIX = (
     "give the pipeline's identity (web-identity role of its ServiceAccount, instance role, or "
     "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) s3:ListBucket on the bucket and s3:GetObject, "

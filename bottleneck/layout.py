@@ -51,8 +51,11 @@ LAYOUT = {
     "reprocess_record": "superseded/{yyyy}-{mm}/{stamp}/reprocess.json",
     # bottleneck-admin check: a file written and removed to prove the lake is writable.
     "check_probe": "locks/{yyyy}/{mm}/check-{token}.probe",
-    # bottleneck.lock: one object a month and guarded step (e.g. email), held while the step runs.
+    # bottleneck.lock: one object a month and guarded step (e.g. email), held while the step runs. Under the
+    # lock root (lock_location), the lake unless [bottleneck] lock_folder says otherwise.
     "lock": "locks/{yyyy}/{mm}/{name}.lock",
+    # bottleneck.lock_probe: an object put twice and deleted to prove the store honours conditional writes.
+    "lock_probe": "locks/{yyyy}/{mm}/probe-{token}.lock",
 }
 
 # The month's report, each file by its name and dataset; quality.json last, its presence saying the report is whole.
@@ -86,6 +89,21 @@ def lake_url() -> str:
     if "://" in url and not url.startswith("s3://"):
         raise LakeError(f"lake {url!r} is refused: rule 'an s3:// URL or a local folder'")
     return url.rstrip("/")
+
+
+def lock_root() -> str:
+    """Where the month locks live: [bottleneck] lock_folder, a local folder every run shares, or the lake."""
+    folder = config.settings().lock_folder.strip()
+    if not folder:
+        return lake_url()
+    if "://" in folder or ".." in folder.replace("\\", "/").split("/"):
+        raise LakeError(f"[bottleneck] lock_folder {folder!r} is refused: rule 'a local folder, without parent (..)'")
+    return folder.rstrip("/") or "/"
+
+
+def lock_location(month: dt.date, dataset: str, **fields: str) -> str:
+    """The full path or URL of a lock (or lock probe) of a month, under the lock root."""
+    return join(lock_root(), LAYOUT[dataset].format(yyyy=f"{month:%Y}", mm=f"{month:%m}", **fields))
 
 
 def join(where: str, name: str) -> str:

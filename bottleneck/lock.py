@@ -2,14 +2,19 @@
 
 Luigi's central scheduler already runs each task once, but a run with `--local-scheduler` (a laptop,
 a fallback when luigid is down, a cron job overlapping an operator) knows nothing of other runs. The
-lock lives where the outputs live, so it works for any two runs that share the lake:
+lock lives where the outputs live (or in [bottleneck] lock_folder), so it works for any two runs that
+share the lake:
 
 - S3: the lock is an object created with a conditional put (`If-None-Match: *`): the store creates
   it for exactly one of the runs and refuses the others (412). It is released by a conditional delete
   (`If-Match` its ETag), so a run never deletes a lock that is not its own. A lock older than
-  `stale_seconds` (its holder died) is broken the same way, by a conditional delete of that very object.
+  `stale_seconds`, or whose holder is gone from this host, is broken the same way, by a conditional
+  delete of that very object. Before its first S3 lock a run proves the store honours both conditions
+  (bottleneck.lock_probe).
 - Local folder: an advisory `flock` on the lock file. The kernel drops it when its holder exits, even
   by a crash, so a local lock can never go stale; O_EXCL files would need the stale-lock dance above.
+
+`holder_elsewhere` only looks: how a run learns that `bottleneck-admin reprocess` holds its month.
 
 A run that finds the lock held waits for it (up to `wait_seconds`), then re-checks what it guards:
 the caller must look again, inside the lock, whether the step was done meanwhile.
@@ -28,7 +33,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from bottleneck import lake, layout
+from bottleneck import lake, layout, lock_probe
 from bottleneck.errors import PipelineError
 
 logger = logging.getLogger(__name__)
@@ -54,6 +59,30 @@ def _owner() -> dict[str, str]:
     }
 
 
+def process_gone(host: object, pid: object) -> bool:
+    """True when the process is known to be gone: it ran on this host and no longer exists."""
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(str(pid)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        pass
+    return False
+
+
+def _holder_gone(record: dict[str, Any], age: float, stale_seconds: float) -> bool:
+    """A lock left by a run that died: its holder gone from this host, or the lock older than stale_seconds."""
+    host, _, pid = str(record.get("owner", "")).rpartition(":")
+    return age > stale_seconds or process_gone(host, pid)
+
+
+# The locks this process holds (their locations); a forked Luigi worker inherits the set, and with it the
+# knowledge that a lock its parent holds is not another run's.
+_held_here: set[str] = set()
+
+
 @contextlib.contextmanager
 def month_lock(
     month: dt.date,
@@ -62,8 +91,10 @@ def month_lock(
     stale_seconds: float = STALE_SECONDS,
     poll_seconds: float = POLL_SECONDS,
 ) -> Iterator[None]:
-    """Holds the lake lock `locks/YYYY/MM/<name>.lock` for the body of the `with`."""
-    where = layout.location(month, "lock", name=name)
+    """Holds the lock `locks/YYYY/MM/<name>.lock` (in the lake, or [bottleneck] lock_folder) for the `with`."""
+    where = layout.lock_location(month, "lock", name=name)
+    if where.startswith("s3://"):
+        lock_probe.require_conditional_writes(month)  # once a run: a store that ignores them is refused
     holder: _S3Lock | _LocalLock = _S3Lock(where, stale_seconds) if where.startswith("s3://") else _LocalLock(where)
     deadline = time.monotonic() + wait_seconds
     waited = False
@@ -80,10 +111,21 @@ def month_lock(
                 "of this month is active, the holder died: delete the lock and re-run)"
             )
         time.sleep(poll_seconds)
+    _held_here.add(where)
     try:
         yield
     finally:
+        _held_here.discard(where)
         holder.release()
+
+
+def holder_elsewhere(month: dt.date, name: str, stale_seconds: float = STALE_SECONDS) -> str | None:
+    """Who holds the month's lock `name` now ("host:pid since ..."), or None: free, left by a dead run, or held
+    by this process. It only looks: the lock is never taken."""
+    where = layout.lock_location(month, "lock", name=name)
+    if where in _held_here:
+        return None
+    return (_S3Lock(where, stale_seconds) if where.startswith("s3://") else _LocalLock(where)).held_by()
 
 
 class _LocalLock:
@@ -120,16 +162,31 @@ class _LocalLock:
     def describe_holder(self) -> str:
         try:
             with open(self.path) as file:
-                return json.loads(file.read() or "{}").get("owner", "another run")
+                record = json.loads(file.read() or "{}")
         except (OSError, ValueError):
             return "another run"
+        return f"{record.get('owner', 'another run')} since {record.get('since', '?')}"
+
+    def held_by(self) -> str | None:
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None  # never taken
+        try:
+            # Shared: two runs looking at once do not stop each other; the holder's exclusive lock stops both.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return self.describe_holder()
+        finally:
+            os.close(fd)  # also drops the shared lock, if taken
+        return None
 
 
 class _S3Lock:
     def __init__(self, url: str, stale_seconds: float) -> None:
-        client = lake.s3_client()
-        self.bucket, self.key = layout.bucket_and_key(url)
-        self.s3 = client.s3.meta.client
+        self.s3, self.bucket, self.key = lock_probe.s3_object(url)
         self.stale_seconds = stale_seconds
         self.etag: str | None = None
         self.seen: dict[str, Any] = {}
@@ -152,29 +209,41 @@ class _S3Lock:
         self.etag = reply["ETag"]
         return True
 
-    def _break_if_stale(self) -> None:
+    def _read(self) -> tuple[str, float] | None:
+        """The held lock's ETag and age in seconds, its record in self.seen; None when there is none."""
         try:
             head = self.s3.get_object(Bucket=self.bucket, Key=self.key)
         except botocore.exceptions.ClientError as error:
             if lake.http_status(error) == 404:
-                return  # released meanwhile: the next attempt takes it
+                return None  # released meanwhile: the next attempt takes it
             raise
         try:
             self.seen = json.loads(head["Body"].read() or b"{}")
         except ValueError:
             self.seen = {}
-        age = (dt.datetime.now(dt.UTC) - head["LastModified"]).total_seconds()
-        if age <= self.stale_seconds:
+        return head["ETag"], (dt.datetime.now(dt.UTC) - head["LastModified"]).total_seconds()
+
+    def held_by(self) -> str | None:
+        found = self._read()
+        if found is None or _holder_gone(self.seen, found[1], self.stale_seconds):
+            return None
+        return self.describe_holder()
+
+    def _break_if_stale(self) -> None:
+        found = self._read()
+        if found is None or not _holder_gone(self.seen, found[1], self.stale_seconds):
             return
+        etag, age = found
         logger.warning(
-            "s3://%s/%s: held by %s for %.0f s, more than %.0f s: breaking it as left by a dead run",
+            "s3://%s/%s: held by %s for %.0f s (at most %.0f s, or until its process is gone from this host): "
+            "breaking it as left by a dead run",
             self.bucket,
             self.key,
             self.seen.get("owner", "?"),
             age,
             self.stale_seconds,
         )
-        self._delete(head["ETag"])
+        self._delete(etag)
 
     def _delete(self, etag: str) -> None:
         try:
@@ -191,4 +260,4 @@ class _S3Lock:
         self.etag = None
 
     def describe_holder(self) -> str:
-        return self.seen.get("owner", "another run")
+        return f"{self.seen.get('owner', 'another run')} since {self.seen.get('since', '?')}"

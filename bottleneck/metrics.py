@@ -4,6 +4,8 @@ Each month is one group of the job `bottleneck` (grouping key `month`), so every
 label month=YYYY-MM. A success pushes the figures and the time; a failure pushes the time and the exit
 code, leaving the month's last figures as they were. A push that fails is logged as a warning: the
 metrics watch the month, they never fail it. prometheus_client is imported only when a push is due.
+Each run also pushes its peak memory and limit (bottleneck.memory): with its end, and at once when it
+comes near the limit, before the kernel may kill it.
 """
 
 import datetime as dt
@@ -14,7 +16,7 @@ from typing import Any
 
 import luigi
 
-from bottleneck import config, lake
+from bottleneck import config, lake, memory
 from bottleneck.errors import PipelineError, QualityGateError
 
 logger = logging.getLogger(f"luigi-interface.{__name__}")
@@ -35,6 +37,11 @@ METRICS = {
     "bottleneck_month_ordinary": "Ordinary wines of the month.",
     "bottleneck_quality_gate_passed": "1 when the month's quality gate passed, 0 when it failed.",
     "bottleneck_quality_warnings": "Warning-level quality checks that failed in the month's gate.",
+    "bottleneck_month_report_sent": "1 when the month's report was emailed (delivery = smtp), 0 when it was "
+    "written to the lake as .eml (delivery = lake).",
+    "bottleneck_run_peak_rss_bytes": "Peak resident memory of the process that ran the month's tasks, bytes; "
+    "pushed at the end of the run, and when it comes near the memory limit.",
+    "bottleneck_memory_limit_bytes": "Memory limit of the run's container (its cgroup), bytes; absent without one.",
 }
 
 _started: dict[dt.date, float] = {}  # month -> time its first task started in this process
@@ -56,6 +63,11 @@ def success_samples(quality: dict[str, Any], duration: float, now: float) -> dic
         "bottleneck_quality_gate_passed": 1,
         "bottleneck_quality_warnings": len(warnings),
     }
+
+
+def delivery_samples(receipt: dict[str, Any]) -> dict[str, float]:
+    """How the month's report went, from its receipt (reports/YYYY/MM/email.json): sent, or written to the lake."""
+    return {"bottleneck_month_report_sent": 1 if receipt.get("transport") == "smtp" else 0}
 
 
 def failure_samples(error: BaseException | str, duration: float, now: float) -> dict[str, float]:
@@ -108,9 +120,18 @@ def on_start(task: luigi.Task) -> None:
     month = _month(task)
     if month is not None:
         _started.setdefault(month, time.time())
+    memory.watch_this_process(_near_memory_limit)
+
+
+def _near_memory_limit(peak: int, limit: int) -> None:
+    # Now rather than with the run's end, which the kernel may never let come.
+    url = config.settings().pushgateway
+    for month in list(_started) if url else []:
+        push(url, month, {"bottleneck_run_peak_rss_bytes": peak, "bottleneck_memory_limit_bytes": limit})
 
 
 def on_success(task: luigi.Task) -> None:
+    memory.check_now()
     # RunMonth's success is the month's: its email was delivered (or already was).
     url = config.settings().pushgateway
     month = _month(task)
@@ -119,7 +140,11 @@ def on_success(task: luigi.Task) -> None:
     now = time.time()
     try:
         quality = json.loads(lake.read_text(lake.target(month, "quality_json")))
-        samples = success_samples(quality, _duration(month, now), now)
+        samples = {
+            **success_samples(quality, _duration(month, now), now),
+            **delivery_samples(lake.record(month, "email_receipt") or {}),
+            **memory.samples(),
+        }
     except Exception as problem:  # noqa: BLE001 - metrics never fail the month
         logger.warning("metrics of %s not pushed: its quality.json cannot be read: %s", f"{month:%Y-%m}", problem)
         return
@@ -127,9 +152,10 @@ def on_success(task: luigi.Task) -> None:
 
 
 def on_failure(task: luigi.Task, error: BaseException | str) -> None:
+    memory.check_now()
     url = config.settings().pushgateway
     month = _month(task)
     if not url or month is None:
         return
     now = time.time()
-    push(url, month, failure_samples(error, _duration(month, now), now))
+    push(url, month, {**failure_samples(error, _duration(month, now), now), **memory.samples()})

@@ -1,9 +1,15 @@
 """Which months a live run is working on, marked in the lake so that the operator's commands can tell.
 
-Each process that runs a task of a month keeps a marker `locks/YYYY/MM/run-<host>-<pid>.json`, refreshed
-at the start of each of its tasks and removed when the process ends. A marker is taken for a live run
-unless its process is known to be gone: same host and no such process, or not refreshed for longer
-than bottleneck.lock.STALE_SECONDS (a run killed on another machine, whose marker nobody removed).
+Each process that runs a task of a month keeps a marker `locks/YYYY/MM/run-<host>-<pid>.json`, written
+before each of its tasks (`claim`), refreshed as the task starts and removed when the process ends. A
+marker is taken for a live run unless its process is known to be gone: same host and no such process,
+or not refreshed for longer than bottleneck.lock.STALE_SECONDS (a run killed on another machine, whose
+marker nobody removed).
+
+`claim` and `bottleneck-admin reprocess` keep each other out. A run writes its marker, then looks at
+the month's reprocess lock; reprocess takes that lock, then looks for markers. Each writes before it
+reads what the other writes, and the lake answers each read with the last completed write (S3 and a
+local folder both do): whichever reads second sees the other. Both may stop; both never go on.
 """
 
 import atexit
@@ -21,6 +27,7 @@ import luigi
 import luigi.target
 
 from bottleneck import lake, layout, lock
+from bottleneck.errors import PipelineError
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import SynchronizedArray
@@ -67,19 +74,51 @@ def unmark(month: dt.date, owner: Owner) -> None:
     lake.remove(lake.target(month, "run_marker", owner=owner_name(owner["host"], owner["pid"])))
 
 
+# The lock `bottleneck-admin reprocess` holds while it sets a month's reports aside and runs it again.
+REPROCESS_LOCK = "reprocess"
+
+
+class MonthReprocessingError(PipelineError):
+    """`bottleneck-admin reprocess` holds the month: a run would work on files it is replacing."""
+
+    exit_code = 1
+
+
+def _mark_mine(month: dt.date, doing: str) -> None:
+    if _marked is None or _owner is None:
+        return
+    mark(month, _owner, doing)
+    key = month.year * 100 + month.month
+    with _marked.get_lock():
+        for i, value in enumerate(_marked[:]):
+            if value in (0, key):
+                _marked[i] = key
+                break
+
+
+def claim(month: dt.date) -> None:
+    """Marks the month as worked on by this process, then refuses it while a reprocess of it holds its lock.
+
+    Called before every task of the month runs (MonthInputs.complete()); in this order, see the module's
+    docstring. A reprocess's own run passes: the lock is this process's."""
+    start()  # `luigi --module bottleneck` checks the month's inputs before the first event of its run
+    _mark_mine(month, "starting a task")
+    holder = lock.holder_elsewhere(month, REPROCESS_LOCK)
+    if holder is not None:
+        where = layout.lock_location(month, "lock", name=REPROCESS_LOCK)
+        raise MonthReprocessingError(
+            f"{month:%Y-%m} is being re-processed by {holder} ({where}); rule 'no run of a month while it is "
+            "re-processed': this run stops, the re-processing runs the month and emails its report"
+        )
+
+
 def on_start(task: luigi.Task) -> None:
     month = getattr(task, "month", None)
-    if not isinstance(month, dt.date) or _marked is None or _owner is None:
+    if not isinstance(month, dt.date):
         return
     try:
-        mark(month, _owner, str(task))
-        key = month.year * 100 + month.month
-        with _marked.get_lock():
-            for i, value in enumerate(_marked[:]):
-                if value in (0, key):
-                    _marked[i] = key
-                    break
-    except Exception as problem:  # noqa: BLE001 - the marker informs operators; it never stops a month
+        _mark_mine(month, str(task))
+    except Exception as problem:  # noqa: BLE001 - a refresh informs operators; claim() wrote the marker first
         logger.warning("run marker of %s not written: %s", f"{month:%Y-%m}", problem)
 
 
@@ -90,6 +129,10 @@ def on_end(task: luigi.Task, error: BaseException | str | None = None) -> None:
     if not isinstance(month, dt.date) or _marked is None or _owner is None:
         return
     if error is None and task.get_task_family() != "RunMonth":
+        return
+    if error is not None and os.getpid() != _owner["pid"]:
+        # A task failed in a forked worker: a sibling task of the month may still be running in another,
+        # so the marker stays until the month's RunMonth ends or the process does.
         return
     try:
         unmark(month, _owner)
@@ -108,13 +151,8 @@ def _remove_markers() -> None:
 
 
 def _alive(record: dict[str, Any], now: dt.datetime) -> bool:
-    if record.get("host") == socket.gethostname():
-        try:
-            os.kill(int(record["pid"]), 0)
-        except ProcessLookupError:
-            return False
-        except (PermissionError, ValueError, KeyError):
-            pass
+    if lock.process_gone(record.get("host"), record.get("pid")):
+        return False
     try:
         seen = dt.datetime.fromisoformat(record["seen_at"])
     except (KeyError, ValueError):

@@ -11,7 +11,7 @@ from typing import Any
 
 import luigi
 
-from bottleneck import config, figures, identity, lake, layout, lock, mail
+from bottleneck import config, figures, identity, lake, layout, lock, mail, preflight, running
 from bottleneck.classify import PREMIUM, classified_wines
 from bottleneck.compare import HISTORY_MONTHS
 from bottleneck.deliverables import deliverable_checks
@@ -51,12 +51,18 @@ class MonthInputs(luigi.Task):
     is reported done, on other inputs. complete() is cheap: the month's records against the settings
     and what the lake says of each export (size, version), no byte read. Only when an export's
     version changed does run() read it, hashing it in chunks, and refuse it if its sha256 changed.
+    Luigi calls complete() again right before each task of the month runs: it first claims the month
+    for this process, refused while `bottleneck-admin reprocess` holds it (running.claim).
     """
 
     month = ReportMonth()
 
     def complete(self) -> bool:
-        return typed_completeness(self, lambda: not identity.input_changes(self.month, hashed=False))
+        def unchanged() -> bool:
+            running.claim(self.month)
+            return not identity.input_changes(self.month, hashed=False)
+
+        return typed_completeness(self, unchanged)
 
     def run(self) -> None:
         changes = identity.input_changes(self.month, hashed=True)
@@ -325,6 +331,15 @@ class MonthEmail(MonthTask):
 
     def output(self) -> luigi.target.FileSystemTarget:
         return self.target("email_receipt")
+
+    def complete(self) -> bool:
+        # Asked first when RunMonth is scheduled: a run that would not deliver, or whose locks would not
+        # hold, stops there (bottleneck-run refuses it earlier, with its own exit code).
+        def delivered() -> bool:
+            preflight.require_ready(self.month)
+            return lake.exists(self.output())
+
+        return typed_completeness(self, delivered)
 
     def run(self) -> None:
         # Two runs of the month without a shared scheduler both get here: one sends, the other waits.

@@ -166,6 +166,40 @@ def s3_server():
     server.stop()
 
 
+class S3HeaderProxy(ServerProcess):
+    """tests/s3_header_proxy.py in front of an S3 server: a store that takes the conditional headers it drops
+    (If-None-Match, If-Match) and ignores them."""
+
+    def __init__(self, target: S3Server, dropped: tuple[str, ...], port: int):
+        self.target, self.dropped, self.port = target, dropped, port
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def command(self) -> list[str]:
+        drops = [argument for header in self.dropped for argument in ("--drop", header)]
+        script = str(REPO / "tests" / "s3_header_proxy.py")
+        return [sys.executable, script, "--listen", str(self.port), "--target", str(self.target.port), *drops]
+
+    def env(self) -> dict:
+        return {**self.target.env(), "AWS_ENDPOINT_URL": self.endpoint}
+
+
+@pytest.fixture
+def s3_ignoring(s3_server):
+    """Starts stores that ignore conditional headers: `s3_ignoring("If-Match")` is a proxy process in front of the
+    session's S3 server dropping If-Match; its `env()` points boto3 at it. Stopped after the test."""
+    proxies = []
+
+    def start(*dropped: str) -> S3HeaderProxy:
+        proxy = S3HeaderProxy(s3_server, dropped, free_port())
+        proxy.start()
+        proxies.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in proxies:
+        proxy.stop()
+
+
 @pytest.fixture
 def s3_env(s3_server, monkeypatch):
     """Points boto3 in this process at the loopback S3 server."""

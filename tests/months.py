@@ -37,6 +37,18 @@ def write_tiny_month(lake: Path, erp_rows, web_rows, liaison_rows, month: str = 
     return folder
 
 
+def user_environment(lake: str | Path, cwd: Path, env: dict | None = None) -> dict:
+    """A user's environment for the lake, none of this machine's AWS, Luigi or SMTP settings, no luigi.cfg."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "BOTTLENECK_", "LUIGI_", "SMTP_"))
+    }
+    environment.update({"BOTTLENECK_LAKE": str(lake), "LUIGI_CONFIG_PATH": str(cwd / "absent.cfg")})
+    environment.update(env or {})
+    return environment
+
+
 def run(
     args: list[str],
     lake: str | Path,
@@ -47,17 +59,10 @@ def run(
     launcher: Sequence[str] = (),
 ) -> subprocess.CompletedProcess:
     """Runs the command as a user would, from a folder holding no luigi.cfg."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "BOTTLENECK_", "LUIGI_", "SMTP_"))
-    }
-    environment.update({"BOTTLENECK_LAKE": str(lake), "LUIGI_CONFIG_PATH": str(cwd / "absent.cfg")})
-    environment.update(env or {})
     return subprocess.run(
         [*launcher, str(BIN / command), *args],
         cwd=cwd,
-        env=environment,
+        env=user_environment(lake, cwd, env),
         capture_output=True,
         text=True,
         timeout=timeout,

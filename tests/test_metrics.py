@@ -106,3 +106,29 @@ def test_samples_of_a_success_and_of_a_failure():
     assert "bottleneck_quality_gate_passed" not in missing
     assert metrics.failure_samples("Luigi's text of a failure", 1.0, now)["bottleneck_run_exit_code"] == 1
     assert set(success) | set(gate) <= set(metrics.METRICS)
+
+
+def test_the_metrics_say_how_each_report_went_and_the_run_s_peak_memory(tmp_path, pushgateway, smtp_server):
+    from bottleneck.demo import synthetic_month
+
+    lake = tmp_path / "lake"
+    for month in ("2020-08", "2020-09"):
+        exports = synthetic_month(dt.date(2020, int(month[5:]), 1), products=120, seed=1)
+        for source, data in exports.items():
+            (raw_folder(lake, month) / f"{source}.xlsx").write_bytes(data)
+    server = smtp_server.get("plain")
+    smtp = "".join(f"{key} = {value}\n" for key, value in server.smtp_options().items())
+    cfg = tmp_path / "luigi.cfg"
+    common = f"pushgateway = {pushgateway.url}\n[email]\nreceiver = pm@bottleneck.test\n[smtp]\n{smtp}"
+    cfg.write_text(f"[bottleneck]\ndelivery = smtp\nalert_receivers = ops@bottleneck.test\n{common}")
+    assert run_month(lake, tmp_path, "2020-08", {"LUIGI_CONFIG_PATH": str(cfg)}).returncode == 0
+    cfg.write_text(f"[bottleneck]\ndelivery = lake\n{common}")
+    assert run_month(lake, tmp_path, "2020-09", {"LUIGI_CONFIG_PATH": str(cfg)}).returncode == 0
+    pushed = pushgateway.samples()
+    assert len(server.received()) == 1
+    assert pushed[("bottleneck_month_report_sent", "2020-08")] == 1
+    assert pushed[("bottleneck_month_report_sent", "2020-09")] == 0, "written to the lake, not sent"
+    for month in ("2020-08", "2020-09"):
+        assert 50e6 < pushed[("bottleneck_run_peak_rss_bytes", month)] < 1e9, "a whole run's peak, in bytes"
+    assert metrics.delivery_samples({"transport": "smtp"}) == {"bottleneck_month_report_sent": 1}
+    assert metrics.delivery_samples({"transport": "eml"}) == {"bottleneck_month_report_sent": 0}

@@ -49,7 +49,9 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("--month", type=month_argument, required=True, metavar="YYYY-MM", help="YYYY-MM")
     again.add_argument("--reason", required=True, help="why (kept in superseded/YYYY-MM/<time>/reprocess.json)")
     again.set_defaults(handler=reprocess_command)
-    check = commands.add_parser("check", help="configuration and connectivity: lake, SMTP, scheduler, pushgateway")
+    check = commands.add_parser(
+        "check", help="configuration and connectivity: lake, locks, delivery, SMTP, scheduler, pushgateway"
+    )
     check.set_defaults(handler=check_command)
     return top
 

@@ -1,4 +1,5 @@
-"""`bottleneck-admin check`: the setup's configuration and connectivity: lake, SMTP, scheduler, Pushgateway."""
+"""`bottleneck-admin check`: the setup's configuration and connectivity: lake, locks, delivery, SMTP, scheduler,
+Pushgateway."""
 
 import argparse
 import sys
@@ -7,8 +8,8 @@ import uuid
 import luigi.configuration
 
 import bottleneck
-from bottleneck import alerts, cli, config, lake, layout, mail
-from bottleneck.errors import DeliveryError, LakeError, PipelineError
+from bottleneck import alerts, cli, config, lake, layout, lock_probe, mail, preflight
+from bottleneck.errors import ConfigurationError, DeliveryError, LakeError, PipelineError
 
 
 def check_lake() -> str:
@@ -27,10 +28,24 @@ def check_lake() -> str:
     return f"{layout.lake_url()} reachable, writable ({probe.path} written, read, removed)"
 
 
+def check_locks() -> str:
+    store = lock_probe.require_conditional_writes(config.current_month())
+    if store is None:
+        return f"{layout.lock_root()}: a local folder, locks held with flock"
+    return f"{store} honours If-None-Match and If-Match (a probe put twice, refused, deleted)"
+
+
+def check_delivery() -> str:
+    preflight.require_delivery()
+    return preflight.delivery_summary()
+
+
 def check_smtp() -> str:
     settings = mail.smtp_settings()
+    if mail.delivery_mode(settings) == "lake":
+        return "not used ([bottleneck] delivery = lake)"
     if not settings.host:
-        return "no [smtp] host: emails are written to the lake as .eml"
+        raise ConfigurationError("no [smtp] host to connect to (Helm chart: smtp.host)")
     try:
         with mail.connected(settings) as connection:
             connection.noop()
@@ -59,7 +74,14 @@ def check_pushgateway() -> str:
     return f"{url} answers"
 
 
-CHECKS = {"lake": check_lake, "smtp": check_smtp, "scheduler": check_scheduler, "pushgateway": check_pushgateway}
+CHECKS = {
+    "lake": check_lake,
+    "locks": check_locks,
+    "delivery": check_delivery,
+    "smtp": check_smtp,
+    "scheduler": check_scheduler,
+    "pushgateway": check_pushgateway,
+}
 
 
 def check_command(args: argparse.Namespace) -> int:

@@ -14,12 +14,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bottleneck import cli, identity, lake, layout, running
+from bottleneck import cli, identity, lake, layout, lock, preflight, running
 from bottleneck.errors import MissingSourceError, PipelineError
 
 # The report's files are moved aside first when a month is re-processed, the receipt first of all,
 # so that a reprocess killed midway never leaves a month that looks delivered.
 REPORT_ORDER = ("email_receipt", "quality_json")
+# A second reprocess of the month waits this long for the first, then is refused naming it.
+LOCK_WAIT_SECONDS = 10.0
 
 
 class MonthRunning(PipelineError):  # noqa: N818 - a public name, caught by callers
@@ -106,8 +108,17 @@ def reprocess(
     """Re-runs a month on purpose: its reports set aside under superseded/, staging and work cleared, a run.
 
     Every step can be repeated: a reprocess killed at any point, run again, carries on from its record
-    (superseded/YYYY-MM/<stamp>/reprocess.json) instead of starting another one.
+    (superseded/YYYY-MM/<stamp>/reprocess.json) instead of starting another one. A setup that would not
+    deliver the month is refused before anything moves (bottleneck.preflight).
     """
+    preflight.require_ready(month)
+    # The month's reprocess lock is taken before looking for runs, as a run writes its marker before
+    # looking at the lock (bottleneck.running): no run starts unseen in between.
+    with lock.month_lock(month, running.REPROCESS_LOCK, wait_seconds=LOCK_WAIT_SECONDS):
+        return _reprocess_held(month, reason, run, out)
+
+
+def _reprocess_held(month: dt.date, reason: str, run: Callable[[dt.date], int], out: Callable[[str], object]) -> int:
     me: running.Owner = {"host": socket.gethostname(), "pid": os.getpid()}
     others = running.live_runs(month, besides=me)
     if others:

@@ -140,7 +140,7 @@ def status_line(status: dict) -> str:
     if email is None:
         parts.append("email -")
     elif email["transport"] == "eml":
-        parts.append(f"email written as .eml {email['at']} ({email['path']})")
+        parts.append(f"email written to the lake, not sent (delivery = lake) {email['at']} ({email['path']})")
     else:
         parts.append(f"email sent {email['at']} to {', '.join(email['to'] or [])}")
     alert = status["last_alert"]

@@ -1,4 +1,4 @@
-"""Delivering an email: by SMTP with TLS and retries, or, without an SMTP host, as an .eml file in the lake."""
+"""Delivering an email: by SMTP with TLS and retries, or (delivery = lake) as an .eml file in the lake."""
 
 import contextlib
 import datetime as dt
@@ -15,9 +15,9 @@ from typing import Any
 import backoff
 
 from bottleneck import lake
-from bottleneck.errors import DeliveryError
+from bottleneck.errors import ConfigurationError, DeliveryError
 from bottleneck.mail.message import ATTACHMENTS, eml_bytes, month_report_email
-from bottleneck.mail.settings import SmtpSettings, report_receivers, sender, smtp_settings
+from bottleneck.mail.settings import SmtpSettings, delivery_mode, report_receivers, sender, smtp_settings
 
 # A child of Luigi's interface logger, so that these lines show wherever Luigi's own do.
 logger = logging.getLogger(f"luigi-interface.{__name__}")
@@ -178,9 +178,8 @@ def deliver(
     settings: SmtpSettings | None = None,
     **fields: str,
 ) -> dict[str, Any]:
-    """Sends the message, or without an SMTP host writes it to the lake as .eml; returns what happened.
-
-    The returned record holds no credential: it is stored as the email's receipt.
+    """Sends the message, or with [bottleneck] delivery = lake writes it to the lake as .eml; returns what
+    happened. The returned record holds no credential: it is stored as the email's receipt.
     """
     settings = settings or smtp_settings()
     record: dict[str, Any] = {
@@ -189,11 +188,14 @@ def deliver(
         "sender": message["From"],
         "recipients": recipients,
     }
-    if not settings.host:
+    if delivery_mode(settings) == "lake":
         eml = lake.target(month, eml_dataset, **fields)
         lake.write_bytes(eml, eml_bytes(message))
-        logger.info("no [smtp] host configured: email %r written to %s", message["Subject"], eml.path)
+        logger.info("delivery = lake: email %r written to %s, not sent", message["Subject"], eml.path)
         record.update(transport="eml", path=eml.path)
+    elif not settings.host:
+        # A run refuses to start without a host (bottleneck.preflight); this is never reached through it.
+        raise ConfigurationError(f"email {message['Subject']!r} not sent: [bottleneck] delivery = smtp, no [smtp] host")
     else:
         refused = send(message, recipients, settings)
         logger.info(

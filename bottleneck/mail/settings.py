@@ -74,6 +74,18 @@ def smtp_settings() -> SmtpSettings:
     )
 
 
+def delivery_mode(settings: SmtpSettings | None = None) -> str:
+    """How the month's emails go: "smtp" (sent) or "lake" (written to the lake as .eml, nothing sent).
+
+    [bottleneck] delivery says it; unset, it is "smtp" when an [smtp] host is configured, so that a
+    configuration that sends keeps sending, and "lake" otherwise (the demo, a laptop).
+    """
+    stated = config.settings().delivery
+    if stated:
+        return stated
+    return "smtp" if (settings or smtp_settings()).host else "lake"
+
+
 def addresses(value: str) -> list[str]:
     """A comma list of addresses, as in [email] receiver or [bottleneck] alert_receivers."""
     return [address for _, address in getaddresses([value or ""]) if address]

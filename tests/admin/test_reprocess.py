@@ -7,7 +7,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +17,8 @@ from bottleneck import running
 from bottleneck.layout import SOURCES
 from tests.admin.commands import AUGUST, REPORT_FILES, admin_command, corrected_erp
 from tests.conftest import REPO
-from tests.months import copy_month, files_under, raw_folder, run_month
+from tests.months import copy_month, files_under, raw_folder, run_month, user_environment
+from tests.scheduler.runs import runs_in_log
 
 
 def test_reprocess_refuses_without_a_reason_and_while_the_month_runs(seed_month, lake, tmp_path, live_process):
@@ -253,3 +256,113 @@ def test_reprocess_killed_on_s3_and_run_again_keeps_the_former_report_whole(poin
     corrected = hashlib.sha256(read("raw/2020/08/erp.xlsx")).hexdigest()
     assert json.loads(read("reports/2020/08/quality.json"))["raw_files"]["erp"]["sha256"] == corrected
     assert record["new_raw_sha256"]["erp"] == corrected != record["old_raw_sha256"]["erp"]
+
+
+# ------------------------------------------------------------------ runs and re-processing keep each other out
+
+HARNESS = REPO / "tests" / "exclusion_harness.py"
+
+
+def small_month(lake) -> None:
+    from bottleneck.demo import synthetic_month
+
+    for source, data in synthetic_month(AUGUST, products=120, seed=11).items():
+        (raw_folder(lake) / f"{source}.xlsx").write_bytes(data)
+
+
+def watched(role: str, args: list[str], lake, cwd, **env: str) -> subprocess.Popen:
+    """`bottleneck-run` (role run) or `bottleneck-admin` (role admin) under tests/exclusion_harness.py."""
+    return subprocess.Popen(
+        [sys.executable, str(HARNESS), role, *args],
+        cwd=cwd,
+        env=user_environment(lake, cwd, {"PYTHONPATH": str(REPO), **env}),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def held(role: str, args: list[str], lake, cwd) -> tuple[subprocess.Popen, Path]:
+    """The side started under the harness and held after the first of its two steps; touching the file
+    returned lets it go on."""
+    pause = cwd / "pause"
+    pause.mkdir()
+    process = watched(role, args, lake, cwd, PAUSE_DIR=str(pause))
+    deadline = time.monotonic() + 120
+    while not (pause / "paused").exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "never paused"
+        time.sleep(0.05)
+    return process, pause / "go"
+
+
+RUN = ["RunMonth", "--month", "2020-08", "--local-scheduler"]
+REPROCESS = ["reprocess", "--month", "2020-08", "--reason", "ERP export corrected"]
+
+
+def test_a_run_that_starts_while_reprocess_holds_the_month_stops_before_any_task(lake, tmp_path):
+    small_month(lake)
+    reprocess, go = held("admin", REPROCESS, lake, tmp_path)  # the lock taken, no run looked for yet
+    refused = run_month(lake, tmp_path)
+    assert refused.returncode == 1, refused.stderr[-3000:]
+    assert f"2020-08 is being re-processed by {socket.gethostname()}:{reprocess.pid} since" in refused.stderr
+    assert not runs_in_log(refused.stderr), "a task of the month ran"
+    assert not (lake / "staging").exists()
+    go.touch()
+    out, err = reprocess.communicate(timeout=300)
+    assert reprocess.returncode == 0, err[-3000:]
+    assert "staging and work cleared; running the month" in out
+    assert (lake / "reports/2020/08/email.json").exists()
+
+
+def test_a_reprocess_that_starts_while_a_run_has_claimed_the_month_is_refused(lake, tmp_path):
+    small_month(lake)
+    month_run, go = held("run", RUN, lake, tmp_path)  # its marker written, the reprocess lock not looked at yet
+    refused = admin_command(REPROCESS, lake, tmp_path)
+    assert refused.returncode == 1, refused.stderr[-3000:]
+    assert f"2020-08 is being run by {socket.gethostname()}:{month_run.pid}" in refused.stderr
+    assert not (lake / "superseded").exists(), "nothing set aside"
+    go.touch()
+    _, err = month_run.communicate(timeout=300)
+    assert month_run.returncode == 0, err[-3000:]
+    assert (lake / "reports/2020/08/email.json").exists()
+
+
+def test_a_second_reprocess_of_the_month_is_refused_naming_the_first(lake, tmp_path):
+    small_month(lake)
+    first, go = held("admin", REPROCESS, lake, tmp_path)
+    second = admin_command(REPROCESS, lake, tmp_path)
+    assert second.returncode == 1, second.stderr[-3000:]
+    assert f"locks/2020/08/reprocess.lock still held by {socket.gethostname()}:{first.pid} since" in second.stderr
+    go.touch()
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+
+
+def interleaving(trace) -> tuple[list[float], list[float], list[tuple[float, float]]]:
+    """The run's passed claims and marker removals, and reprocess's windows (went ahead, released)."""
+    events = [line.split() for line in trace.read_text().splitlines()] if trace.exists() else []
+    at = {name: [float(t) for t, _, event in events if event == name] for name in ("claim", "unmark", "ahead")}
+    released = [float(t) for t, _, event in events if event == "released"]
+    windows = [(ahead, min(t for t in released if t >= ahead)) for ahead in at["ahead"]]
+    return at["claim"], at["unmark"], windows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lag", [0.0, 0.3, 0.6, 0.9])
+def test_a_run_and_a_reprocess_started_together_never_both_go_ahead(lake, tmp_path, lag):
+    small_month(lake)
+    trace = tmp_path / "trace"
+    reprocess = watched("admin", REPROCESS, lake, tmp_path, TRACE=str(trace))
+    time.sleep(lag)
+    month_run = watched("run", RUN, lake, tmp_path, TRACE=str(trace))
+    for process in (reprocess, month_run):
+        process.communicate(timeout=300)
+        assert process.returncode in (0, 1)
+    claims, unmarks, windows = interleaving(trace)
+    for ahead, released in windows:
+        assert not [t for t in claims if ahead <= t <= released], "a run claimed the month while it was re-processed"
+        before = [t for t in claims if t < ahead]
+        if before:
+            assert [t for t in unmarks if before[-1] < t < ahead], "re-processed while a run's marker stood"
+    assert claims or windows, "neither went ahead"

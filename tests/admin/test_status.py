@@ -29,7 +29,7 @@ def test_status_names_a_done_a_failed_and_a_missing_month_and_exits_1(seed_month
     assert "sha256 recorded: erp,web,liaison" in lines["2020-08"]
     assert "gate passed" in lines["2020-08"]
     assert "report written" in lines["2020-08"]
-    assert "email written as .eml" in lines["2020-08"]
+    assert "email written to the lake, not sent (delivery = lake)" in lines["2020-08"]
     assert "last alert -" in lines["2020-08"]
     assert "failed" in lines["2020-09"]
     assert "report -" in lines["2020-09"]

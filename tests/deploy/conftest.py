@@ -88,9 +88,14 @@ def validate():
     return check
 
 
+# The defaults and the one value they lack (smtp.host): what a user installs with the least said.
+REQUIRED = HERE / "values-required.yaml"
+
+
 @pytest.fixture(scope="session")
 def render_chart(helm):
-    """`helm template` of the chart with values files and --set pairs, as objects (and the text)."""
+    """`helm template` of the chart with values files (after values-required.yaml) and --set pairs, as objects
+    (and the text)."""
 
     def render(
         *values_files: Path,
@@ -100,7 +105,7 @@ def render_chart(helm):
         show_tests: bool = True,
     ) -> tuple[list[dict], str]:
         args = ["template", release, str(CHART), "--namespace", namespace]
-        for values in values_files:
+        for values in (REQUIRED, *values_files):
             args += ["--values", str(values)]
         for key, value in (sets or {}).items():
             args += ["--set-string" if isinstance(value, str) else "--set", f"{key}={value}"]

@@ -2,11 +2,14 @@
 Kubernetes schemas and checked on the fields that decide whether the monthly run works and is safe."""
 
 import configparser
+import json
+import re
 import shutil
 
 import pytest
 
-from tests.deploy.conftest import CHART, HERE, K8S, find, objects, run
+from tests.deploy.conftest import CHART, HERE, K8S, REPO, REQUIRED, find, objects, run
+from tests.months import run as run_command
 
 PRODUCTION = HERE / "values-production.yaml"
 
@@ -92,13 +95,15 @@ def check_cronjob(docs, *, schedule, time_zone, secret_name, scheduler, image) -
     assert job["ttlSecondsAfterFinished"] > 0
     rule = job["podFailurePolicy"]["rules"][0]
     assert rule["action"] == "FailJob"
-    assert {3, 6, 7} <= set(rule["onExitCodes"]["values"])
+    assert {3, 6, 7, 10} <= set(rule["onExitCodes"]["values"])
     c = container(job["template"])
     assert c["image"] == image
     assert c["command"] == ["bottleneck-run", "RunMonth"], "the current month, nothing pinned"
     assert not c.get("args"), "the current month, nothing pinned"
     cfg = check_worker_pod(docs, job["template"], secret_name)
     assert cfg.get("bottleneck", "timezone") == time_zone, "the month and the schedule share one time zone"
+    assert cfg.get("bottleneck", "delivery") == "smtp", "a production run sends its report, or refuses to start"
+    assert cfg.get("smtp", "host"), "delivery = smtp needs a host"
     if scheduler is None:
         assert cfg.getboolean("core", "local_scheduler")
         assert not cfg.has_option("core", "scheduler_host")
@@ -264,9 +269,32 @@ def test_kustomized_backfill_job_is_valid_and_uses_the_central_scheduler(kubectl
 # ------------------------------------------------------------------------- chart
 
 
-def test_chart_lints_strictly_with_default_and_production_values(helm):
-    helm("lint", "--strict", str(CHART))
+def test_chart_lints_strictly_with_the_required_value_and_production_values(helm):
+    helm("lint", "--strict", str(CHART), "--values", str(REQUIRED))
     helm("lint", "--strict", str(CHART), "--values", str(PRODUCTION))
+    helm("lint", "--strict", str(CHART), "--set", "delivery=lake")
+
+
+def test_chart_defaults_refuse_to_render_without_an_smtp_host_naming_it(helm):
+    for command in ("lint", "template"):
+        result = helm(command, str(CHART), check=False)
+        assert result.returncode != 0, result.stdout
+        assert "smtp.host: String length must be greater than or equal to 1" in result.stdout + result.stderr
+
+
+def test_chart_installed_past_its_schema_fails_helm_test_and_every_run_naming_smtp_host(helm, tmp_path):
+    """`helm install --skip-schema-validation` with the defaults: the helm test pod's `bottleneck-admin check`
+    and the CronJob's `bottleneck-run RunMonth`, run with the rendered luigi.cfg, both refuse, naming smtp.host."""
+    docs = objects(helm("template", "x", str(CHART), "--skip-schema-validation").stdout)
+    cron = find(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]
+    test_pod = next(d for d in docs if d["kind"] == "Pod")
+    config = tmp_path / "luigi.cfg"
+    config.write_text(find(docs, "ConfigMap")["data"]["luigi.cfg"])
+    env = {"LUIGI_CONFIG_PATH": str(config)}
+    for command in (container(test_pod)["command"], container(cron)["command"]):
+        result = run_command(command[1:], tmp_path / "lake", tmp_path, env, command=command[0])
+        assert result.returncode == 10, result.stdout + result.stderr
+        assert "[smtp] host is empty (Helm chart: smtp.host)" in result.stdout + result.stderr, command
 
 
 def test_chart_default_rendering_is_valid_and_matches_the_plain_manifests(render_chart, validate):
@@ -348,6 +376,7 @@ def test_chart_production_values_reach_every_field(render_chart, validate):
     )
     assert dict(cfg["bottleneck"]) == {
         "lake": "s3://prod-wine-lake/monthly",
+        "delivery": "smtp",
         "timezone": "America/New_York",
         "alert_receivers": "oncall@example.org",
         "premium_zscore": "2.5",
@@ -364,7 +393,13 @@ def test_chart_production_values_reach_every_field(render_chart, validate):
     }
     assert dict(cfg["email"]) == {"sender": "reports@example.org", "receiver": "ceo@example.org, sales@example.org"}
     cron = find(docs, "CronJob")
-    assert cron["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [3, 6, 7, 8]
+    assert cron["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [
+        3,
+        6,
+        7,
+        8,
+        10,
+    ]
     c = container(cron["spec"]["jobTemplate"]["spec"]["template"])
     assert c["imagePullPolicy"] == "Always"
     assert c["resources"]["limits"] == {"cpu": "4", "memory": "6Gi"}
@@ -416,15 +451,29 @@ def test_chart_creates_the_secret_from_values_when_no_existing_secret_is_named(r
         ({"email.recipients[0]": "not-an-address"}, "email.recipients"),
         ({"sheduler.enabled": False}, "sheduler"),
         ({"smtp.host": "smtp.example.com", "smtp.username": "me@example.com"}, "SMTP_PASSWORD"),
+        ({"smtp.host": ""}, "smtp.host: String length must be greater than or equal to 1"),
+        ({"email.recipients": []}, "email.recipients: Array must have at least 1 items"),
+        ({"alertRecipients": []}, "alertRecipients: Array must have at least 1 items"),
+        ({"delivery": "email"}, "delivery"),
     ],
 )
 def test_chart_refuses_wrong_values_with_a_message_naming_them(helm, sets, message):
-    args = ["template", "x", str(CHART)]
+    args = ["template", "x", str(CHART), "--values", str(REQUIRED)]
     for key, value in sets.items():
-        args += ["--set-string" if isinstance(value, str) else "--set", f"{key}={value}"]
+        if isinstance(value, list):
+            args += ["--set-json", f"{key}={json.dumps(value)}"]
+        else:
+            args += ["--set-string" if isinstance(value, str) else "--set", f"{key}={value}"]
     result = helm(*args, check=False)
     assert result.returncode != 0, result.stderr
     assert message in result.stderr, result.stderr
+
+
+def test_chart_with_lake_delivery_needs_no_smtp_host_and_renders_no_smtp_section(helm):
+    rendered = helm("template", "x", str(CHART), "--set", "delivery=lake", "--set-json", "email.recipients=[]")
+    cfg = luigi_cfg(find(objects(rendered.stdout), "ConfigMap"))
+    assert cfg.get("bottleneck", "delivery") == "lake"
+    assert not cfg.has_section("smtp")
 
 
 def test_helm_test_pod_checks_the_cronjob_configuration_from_its_image(render_chart):
@@ -445,9 +494,63 @@ def test_notes_tell_how_to_run_a_month_by_hand(helm, tmp_path):
     shutil.copytree(CHART, chart)
     (chart / "templates" / "NOTES.txt").rename(chart / "notes.txt")
     (chart / "templates" / "notes.yaml").write_text('notes: {{ tpl (.Files.Get "notes.txt") . | toJson }}\n')
-    rendered = helm("template", "wine", str(chart), "--namespace", "reports", "--show-only", "templates/notes.yaml")
+    rendered = helm(
+        "template",
+        "wine",
+        str(chart),
+        "--namespace",
+        "reports",
+        "--show-only",
+        "templates/notes.yaml",
+        "--values",
+        str(REQUIRED),
+    )
     notes = objects(rendered.stdout)[0]["notes"]
+    assert "mail:   smtp.example.com:587 (starttls) -> direction@example.com; alerts -> data-ops@example.com" in notes
+    assert "memory: 1Gi a run (docs/deployment.md, Sizing: which merchant size it holds)" in notes
     assert "kubectl create job -n reports --from=cronjob/wine-bottleneck wine-bottleneck-manual-" in notes
     assert "helm test wine -n reports" in notes
     assert "kubectl port-forward -n reports svc/wine-bottleneck-luigid 8082:8082" in notes
     assert "only the pipeline's pods reach it (NetworkPolicy)" in notes
+
+
+def sizing_table() -> list[dict]:
+    """The rows of docs/deployment.md's sizing table, by column."""
+    text = (REPO / "docs" / "deployment.md").read_text().split("## Sizing", 1)[1]
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")), strict=True)) for line in lines[1:]]
+
+
+def megabytes(cell: str) -> float:
+    """The largest figure of a cell such as '528–593 MB (three runs)' or '1,778 MB'."""
+    return max(float(number.replace(",", "")) for number in re.findall(r"[\d,]+(?:\.\d+)?(?= MB|–)", cell))
+
+
+def quantity(text: str) -> int:
+    match = re.fullmatch(r"([\d.]+)(Mi|Gi)", text)
+    assert match, f"not a quantity in Mi or Gi: {text}"
+    number, unit = match.groups()
+    return int(float(number) * {"Mi": 1 << 20, "Gi": 1 << 30}[unit])
+
+
+def test_memory_defaults_hold_the_merchant_size_the_sizing_table_gives_them(render_chart, kustomized, kubectl):
+    rows = sizing_table()
+    assert [row["merchant size"].split()[0] for row in rows] == ["1", "10", "100", "400"]
+    for row in rows:
+        peak = max(megabytes(row["peak RSS, local lake"]), megabytes(row["peak RSS, S3 lake"])) * 1e6
+        limit = quantity(row["memory limit that holds it"].strip("*").split()[0])
+        assert limit >= 1.5 * peak, f"{row['merchant size']}: {limit} bytes hold a peak of {peak:.0f} with no room"
+    (default,) = [row for row in rows if "the default" in row["memory limit that holds it"]]
+    size = default["memory limit that holds it"].strip("*").split()[0]
+    (backfill,) = objects(run([kubectl, "kustomize", str(K8S / "backfill")]).stdout)
+    templates = [
+        find(render_chart()[0], "CronJob")["spec"]["jobTemplate"]["spec"]["template"],
+        find(kustomized[0], "CronJob")["spec"]["jobTemplate"]["spec"]["template"],
+        backfill["spec"]["template"],
+    ]
+    for template in templates:
+        resources = container(template)["resources"]
+        assert resources["limits"]["memory"] == resources["requests"]["memory"] == size
+    values = (CHART / "values.yaml").read_text()
+    assert f"{size} holds a merchant up to {default['merchant size']} times the real" in values

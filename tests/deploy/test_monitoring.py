@@ -47,7 +47,7 @@ def test_monitoring_on_renders_a_valid_rule_and_points_the_runs_at_the_pushgatew
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(yaml.safe_dump(rules_of(docs)))
     checked = run([promtool, "check", "rules", str(rules_file)])
-    assert "SUCCESS: 3 rules found" in checked.stdout
+    assert "SUCCESS: 4 rules found" in checked.stdout
 
 
 def promtool_test(promtool, tmp_path, spec: dict, series: list[dict], alerts: list[dict], interval: str):
@@ -154,3 +154,26 @@ def test_chart_refuses_wrong_monitoring_values(helm, sets, message):
     result = helm(*args, check=False)
     assert result.returncode != 0, result.stderr
     assert message in result.stderr, result.stderr
+
+
+def test_a_run_near_its_memory_limit_fires_for_its_month(render_chart, promtool, tmp_path):
+    spec = rules_of(render_chart(sets={"monitoring.prometheusRule.enabled": True})[0])
+    gib = 1 << 30
+    series = [
+        {"series": 'bottleneck_memory_limit_bytes{job="bottleneck",month="2020-08"}', "values": f"{gib}x10"},
+        {"series": 'bottleneck_memory_limit_bytes{job="bottleneck",month="2020-09"}', "values": f"{gib}x10"},
+        # 2020-08 peaked at 70% of its limit; 2020-09 at 85%, pushed before the kernel could kill it.
+        {"series": 'bottleneck_run_peak_rss_bytes{job="bottleneck",month="2020-08"}', "values": f"{int(0.7 * gib)}x10"},
+        {
+            "series": 'bottleneck_run_peak_rss_bytes{job="bottleneck",month="2020-09"}',
+            "values": f"{int(0.85 * gib)}x10",
+        },
+    ]
+    alerts = [
+        {
+            "eval_time": "5m",
+            "alertname": "BottleneckNearMemoryLimit",
+            "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "bottleneck", "month": "2020-09"}}],
+        }
+    ]
+    promtool_test(promtool, tmp_path, spec, series, alerts, "1m")

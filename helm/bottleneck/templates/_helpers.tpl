@@ -84,7 +84,7 @@ app.kubernetes.io/part-of: bottleneck
 {{- else }}
 {{- $_ := set $core "local_scheduler" "true" }}
 {{- end }}
-{{- $bottleneck := dict "lake" .Values.lake "timezone" .Values.timeZone "alert_receivers" (join ", " .Values.alertRecipients) }}
+{{- $bottleneck := dict "lake" .Values.lake "timezone" .Values.timeZone "delivery" .Values.delivery "alert_receivers" (join ", " .Values.alertRecipients) }}
 {{- with .Values.smtp.caBundle }}
 {{- $_ := set $bottleneck "smtp_ca_bundle" . }}
 {{- end }}

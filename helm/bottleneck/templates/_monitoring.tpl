@@ -29,4 +29,11 @@ groups:
         annotations:
           summary: '{{`The BottleNeck run of {{ $labels.month }} failed`}}'
           description: '{{`The last run of {{ $labels.month }} failed (its exit code is bottleneck_run_exit_code); the operators got an alert email naming the cause, and bottleneck-admin status shows it.`}}'
+      - alert: BottleneckNearMemoryLimit
+        expr: bottleneck_run_peak_rss_bytes{job="bottleneck"} / bottleneck_memory_limit_bytes{job="bottleneck"} > 0.8
+        labels:
+          severity: {{ $rule.severity }}
+        annotations:
+          summary: '{{`The BottleNeck run of {{ $labels.month }} came near its memory limit`}}'
+          description: '{{`The run of {{ $labels.month }} peaked at {{ $value | humanizePercentage }} of its memory limit: the next, larger month may be killed (OOMKilled, exit 137) before it reports. Raise resources.limits.memory for the merchant size in docs/deployment.md, Sizing.`}}'
 {{- end }}
