@@ -70,6 +70,14 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
         description="bottleneck-run: when the central scheduler cannot be reached at start, warn and run "
         "with the local scheduler instead of failing (the visualiser never blocks the report).",
     )
+    # What a normal month looks like (docs/quality-gate.md says why each default): beyond a warning bound the
+    # report says so; beyond an error bound the month is held (exit 7) until an operator releases it.
+    join_loss_warning = luigi.FloatParameter(
+        default=25.0, description="% of the clean erp / linked liaison rows the join may lose before a warning."
+    )
+    join_loss_error = luigi.FloatParameter(
+        default=40.0, description="% of the clean erp / linked liaison rows lost in the join that holds the month."
+    )
 
 
 def settings() -> bottleneck:

@@ -164,11 +164,15 @@ def _web_row(
     ]
 
 
-def xlsx_bytes(columns: list[str], rows: list[list[Cell]]) -> bytes:
+def xlsx_bytes(columns: list[str], rows: list[list[Cell]], created: dt.datetime | None = None) -> bytes:
+    """The rows as one sheet of a workbook; `created` (its document date, default now) makes the bytes the same
+    for the same rows, and two months of the same rows two files."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
     )
+    if created is not None:
+        workbook.set_properties({"created": created})
     sheet = workbook.add_worksheet("Sheet1")
     dates = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     sheet.write_row(0, 0, columns)

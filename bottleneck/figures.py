@@ -6,13 +6,14 @@ and gate as the month's own tasks.
 """
 
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
 import luigi
 import pandas as pd
 
-from bottleneck import config, lake, layout
+from bottleneck import config, history, lake, layout
 from bottleneck.classify import classified_wines
 from bottleneck.compare import month_figures
 from bottleneck.errors import LakeError, MissingSourceError, PipelineError, QualityGateError
@@ -22,6 +23,10 @@ from bottleneck.reference import reference
 from bottleneck.staging import staged_table
 from bottleneck.xlsx_reader import check_file_size
 
+# The shape of the records MonthFigures writes: a record made by other code is made again, never misread
+# (2: the month's profile, for the history checks, and the sha256 of each export, for the stale-upload check).
+FIGURES_VERSION = 2
+
 
 def no_exports(label: str) -> str:
     """Why a month without a single raw export has no figures."""
@@ -30,8 +35,8 @@ def no_exports(label: str) -> str:
 
 def figures_from_raw(
     label: str, raw: dict[str, bytes | None], settings: config.bottleneck
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The month's headline figures and classified wines; a PipelineError says why there are none."""
+) -> tuple[dict[str, Any], pd.DataFrame, dict[str, float]]:
+    """The month's headline figures, classified wines and profile; a PipelineError says why there are none."""
     if all(data is None for data in raw.values()):
         raise MissingSourceError(no_exports(label))
     unusable = [f"{'missing' if data is None else 'empty'} {source}.xlsx" for source, data in raw.items() if not data]
@@ -49,7 +54,7 @@ def figures_from_raw(
     )
     if failed:
         raise QualityGateError(f"{label}: quality gate failed: " + "; ".join(check.name for check in failed))
-    return month_figures(label, wines), wines
+    return month_figures(label, wines), wines, history.month_profile(result.funnel, wines)
 
 
 def made_from(month: dt.date) -> dict[str, Any]:
@@ -57,7 +62,7 @@ def made_from(month: dt.date) -> dict[str, Any]:
     gives each raw export (None where absent) and the settings that change results."""
     files = {source: lake.target(month, f"raw_{source}") for source in layout.SOURCES}
     raw = {source: lake.stat(file)._asdict() if lake.exists(file) else None for source, file in files.items()}
-    return {"raw": raw, "settings": config.result_settings()}
+    return {"raw": raw, "settings": config.result_settings(), "figures_version": FIGURES_VERSION}
 
 
 def raw_exports(month: dt.date) -> dict[str, bytes | None]:
@@ -80,7 +85,10 @@ def figures_of_month(month: dt.date) -> tuple[dict[str, Any], pd.DataFrame | Non
         for source, stat in sources["raw"].items():
             if stat:  # from the lake's metadata: an export over the limit is not read
                 check_file_size(stat["bytes"], f"{label} {source}.xlsx", settings.max_file_mb)
-        record["figures"], wines = figures_from_raw(label, raw_exports(month), settings)
+        raw = raw_exports(month)
+        # Recorded whatever the month gives: a later month's export that is the same file is a stale upload.
+        record["sha256"] = {source: hashlib.sha256(data).hexdigest() for source, data in raw.items() if data}
+        record["figures"], wines, record["profile"] = figures_from_raw(label, raw, settings)
     except LakeError:
         raise
     except PipelineError as error:

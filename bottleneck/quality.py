@@ -345,6 +345,38 @@ def gate(
     ]
 
 
+def join_loss_limits(losses: dict[str, tuple[int, int]], warning: float, error: float) -> list[Check]:
+    """The share of its rows each source loses in the inner join, judged on the month alone against bounds in %:
+    `losses` holds (rows lost, rows) of the clean erp.xlsx rows and of the liaison.xlsx rows linked to a sku.
+    A cut export leaves the rows that matched its missing part without a match."""
+    checks = []
+    for source, (lost, rows) in losses.items():
+        percent = 100 * lost / rows if rows else 0.0
+        held, unusual = percent > error, percent > warning
+        verdict = (
+            f"held, above {error:g} %"
+            if held
+            else f"unusual, above {warning:g} %"
+            if unusual
+            else f"normal, at most {warning:g} %"
+        )
+        which = "linked" if source == "liaison" else "clean"
+        checks.append(
+            Check(
+                f"{SOURCE_FILES[source]} rows lost in the join within bounds",
+                WARNING if unusual and not held else ERROR,
+                not unusual,
+                f"{percent:.1f} %",
+                f"at most {warning:g} %; held above {error:g} %",
+                f"{lost:,} of the {rows:,} {which} {SOURCE_FILES[source]} rows ({percent:.1f} %) found no match in "
+                f"the join: {verdict}",
+                key=f"{source}-join-loss-limit",
+                kind=PLAUSIBILITY,
+            )
+        )
+    return checks
+
+
 def failures(checks: list[Check]) -> list[Check]:
     return [check for check in checks if check.status == "failed"]
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import luigi
 
-from bottleneck import config, figures, identity, lake, layout, lock, mail, preflight, running
+from bottleneck import config, figures, history, identity, lake, layout, lock, mail, preflight, running
 from bottleneck.classify import PREMIUM, classified_wines
 from bottleneck.compare import HISTORY_MONTHS
 from bottleneck.deliverables import deliverable_checks
 from bottleneck.errors import InvalidInputError
 from bottleneck.months import months_before
 from bottleneck.parameters import CURRENT_MONTH, ReportMonth
-from bottleneck.quality import Check, failures, gate, gate_error, gate_record, quality_record
+from bottleneck.quality import Check, failures, gate, gate_error, gate_record, join_loss_limits, quality_record
 from bottleneck.reconcile import reconciled
 from bottleneck.reference import reference
 from bottleneck.report import report_files
@@ -223,6 +223,8 @@ class QualityReport(MonthTask):
             "staged": staged_exports(self.month),
             "reconciled": ReconciledProducts(month=self.month),
             "wines": ClassifiedWines(month=self.month),
+            # What a normal month of this merchant looks like: the months before, from their exports alone.
+            "earlier": [MonthFigures(month=month) for month in months_before(self.month, history.LOOKED_BACK)],
         }
 
     def output(self) -> luigi.target.FileSystemTarget:
@@ -235,10 +237,15 @@ class QualityReport(MonthTask):
         rejected_rows = self.read_table(inputs["reconciled"]["rejected_rows"])
         funnel = self.read_json(inputs["reconciled"]["funnel"])
         turnover = Decimal(funnel["turnover"])
-        checks = gate(staged, wines, rejected_rows, turnover, reference(staged), config.settings().premium_zscore)
+        manifest = self.read_json(inputs["manifest"])
+        settings = config.settings()
+        checks = gate(staged, wines, rejected_rows, turnover, reference(staged), settings.premium_zscore)
+        checks += join_loss_limits(
+            history.join_losses(funnel["rows"]), settings.join_loss_warning, settings.join_loss_error
+        )
+        checks += history.stale_uploads(manifest, earlier_records(self.month, inputs["earlier"]))
         self.progress(100, f"{len(checks) - len(failures(checks))} of {len(checks)} checks passed")
         self.pass_gate(checks, "quality gate failed, no report written")
-        manifest = self.read_json(inputs["manifest"])
         self.write_json(self.output(), quality_record(self.label, wines, turnover, checks, manifest, funnel["rows"]))
 
 
@@ -266,6 +273,12 @@ class MonthFigures(luigi.Task):
         lake.write_text(self.output()["figures"], json.dumps(record, indent=2, ensure_ascii=False))
 
 
+def earlier_records(month: Any, earlier: list[dict[str, luigi.target.FileSystemTarget]]) -> list[dict[str, Any]]:
+    """The MonthFigures records of the months before `month`, oldest first, one for each of `earlier`'s outputs."""
+    months = months_before(month, len(earlier))
+    return [figures.figures_record(one, files["figures"]) for one, files in zip(months, earlier, strict=True)]
+
+
 class MonthReport(MonthTask):
     """reports/YYYY/MM/: the workbook, the wine, rejected rows and changes CSVs, quality.json.
 
@@ -286,11 +299,7 @@ class MonthReport(MonthTask):
 
     def run(self) -> None:
         inputs = self.input()
-        earlier_months = months_before(self.month, HISTORY_MONTHS - 1)
-        earlier = [
-            figures.figures_record(month, files["figures"])
-            for month, files in zip(earlier_months, inputs["earlier"], strict=True)
-        ]
+        earlier = earlier_records(self.month, inputs["earlier"])
         previous_wines = None
         if earlier and earlier[-1]["figures"]:
             previous_wines = self.read_table(inputs["earlier"][-1]["wines"])

@@ -1,5 +1,6 @@
 """Helpers to lay months in a lake and run the real `bottleneck-run` command against it."""
 
+import datetime as dt
 import io
 import os
 import shutil
@@ -31,9 +32,10 @@ def write_tiny_month(lake: Path, erp_rows, web_rows, liaison_rows, month: str = 
     """A hand-made month: erp (product_id, onsale_web, price, stock_quantity, stock_status),
     web (sku, total_sales, post_type, post_title), liaison (product_id, id_web)."""
     folder = raw_folder(lake, month)
-    (folder / "erp.xlsx").write_bytes(xlsx_bytes(ERP_COLUMNS, erp_rows))
-    (folder / "web.xlsx").write_bytes(xlsx_bytes(["sku", "total_sales", "post_type", "post_title"], web_rows))
-    (folder / "liaison.xlsx").write_bytes(xlsx_bytes(LIAISON_COLUMNS, liaison_rows))
+    created = dt.datetime.strptime(month, "%Y-%m")  # each month its own files, the same rows or not
+    (folder / "erp.xlsx").write_bytes(xlsx_bytes(ERP_COLUMNS, erp_rows, created))
+    (folder / "web.xlsx").write_bytes(xlsx_bytes(["sku", "total_sales", "post_type", "post_title"], web_rows, created))
+    (folder / "liaison.xlsx").write_bytes(xlsx_bytes(LIAISON_COLUMNS, liaison_rows, created))
     return folder
 
 

@@ -57,3 +57,16 @@ def test_settings_follow_luigi_cfg_its_environment_variables_and_the_command_lin
     with luigi.cmdline_parser.CmdlineParser.global_instance(["RunMonth", "--bottleneck-premium-zscore", "5"]):
         assert config.settings().premium_zscore == 5.0
     assert config.settings().premium_zscore == 1.75
+
+
+def test_luigi_cfg_example_lists_every_option_of_the_bottleneck_section_with_its_default():
+    import configparser
+    from pathlib import Path
+
+    example = configparser.ConfigParser(interpolation=None)
+    example.read(Path(__file__).resolve().parents[1] / "luigi.cfg.example")
+    defaults = config.bottleneck()  # no luigi.cfg in the tests: every option at its default
+    options = dict(config.bottleneck.get_params())
+    assert set(example["bottleneck"]) == set(options)
+    for name, parameter in options.items():
+        assert parameter.parse(example["bottleneck"][name]) == getattr(defaults, name), name

@@ -291,3 +291,23 @@ def test_the_decimal_premium_check_uses_the_sample_deviation_and_a_strict_thresh
     assert quality.premium_by_decimal(prices, top - 1e-9).tolist() == [False] * 20 + [True]
     assert not quality.premium_by_decimal(prices, top + 1e-9).any()
     assert not quality.premium_by_decimal(pd.Series([1.0, 2.0, 3.0]), 1.0).any()  # z of 3.00 is exactly 1
+
+
+def test_rows_lost_in_the_join_are_judged_on_the_month_alone_against_two_bounds():
+    checks = quality.join_loss_limits({"erp": (109, 823), "liaison": (388, 734), "web": (30, 100)}, 25, 40)
+    erp, liaison, web = checks
+    assert erp.passed
+    assert erp.level == quality.ERROR  # it could hold the month
+    assert erp.detail == "109 of the 823 clean erp.xlsx rows (13.2 %) found no match in the join: normal, at most 25 %"
+    assert liaison.record()["status"] == "failed"
+    assert liaison.detail.endswith("(52.9 %) found no match in the join: held, above 40 %")
+    assert liaison.kind == quality.PLAUSIBILITY
+    assert web.record()["status"] == "warning"
+    assert web.detail.endswith("unusual, above 25 %")
+    assert [check.key for check in checks] == ["erp-join-loss-limit", "liaison-join-loss-limit", "web-join-loss-limit"]
+
+
+def test_a_source_without_rows_loses_none():
+    [check] = quality.join_loss_limits({"liaison": (0, 0)}, 25, 40)
+    assert check.passed
+    assert check.observed == "0.0 %"

@@ -8,6 +8,7 @@ real process's code for the headline fault.
 """
 
 import csv
+import datetime as dt
 import email
 import email.policy
 import io
@@ -45,6 +46,7 @@ class Exports:
                 Exports._seed[source] = (rows, (seed / f"{source}.xlsx").read_bytes())
         self.rows = {source: [list(row) for row in rows] for source, (rows, _) in Exports._seed.items()}
         self.edited: set[str] = set()
+        self.same_as = ""  # the fault whose month's files this month's are, byte for byte (a stale upload)
 
     def column(self, source: str, name: str) -> int:
         return self.rows[source][0].index(name)
@@ -74,16 +76,30 @@ class Exports:
             if row[post_type] == "product" and row[sku] is not None
         ]
 
-    def write(self, lake: Path, month: str) -> None:
+    def cut(self, source: str, rows: int) -> None:
+        """Keeps the first `rows` data rows: an export stopped by a filter or a page limit."""
+        del self.rows[source][rows + 1 :]
+        self.edited.add(source)
+
+    def write(self, lake: Path, month: str, written: dict[str, dict[str, bytes]]) -> dict[str, bytes]:
+        """Writes the month's exports, each a file of its own month (its document date the month's first day), so
+        that no two months' files are the same bytes unless a fault says so."""
         folder = raw_folder(lake, month)
+        created = dt.datetime.strptime(month, "%Y-%m")
+        files = written[self.same_as] if self.same_as else {}
         for source in SOURCES:
-            rows, original = self.rows[source], Exports._seed[source][1]
-            data = xlsx_bytes(rows[0], rows[1:]) if source in self.edited else original
-            (folder / f"{source}.xlsx").write_bytes(data)
+            rows = self.rows[source]
+            files.setdefault(source, xlsx_bytes(rows[0], rows[1:], created))
+            (folder / f"{source}.xlsx").write_bytes(files[source])
+        return files
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The faults: each edits a copy of the real month. Months are consecutive, from FIRST_MONTH, in this order.
+
+
+def cut_web_without_history(month: Exports) -> None:
+    month.cut("web", 700)  # the first month of the lake: nothing to compare it with
 
 
 def sku_linked_to_two_products(month: Exports) -> None:
@@ -199,7 +215,12 @@ def case_and_spaces(month: Exports) -> None:
     month.set("erp", 2, "stock_status", "OutOfStock")
 
 
+def stale_upload(month: Exports) -> None:
+    month.same_as = "case_and_spaces"  # the month before's files, uploaded again
+
+
 FAULTS = [
+    cut_web_without_history,
     sku_linked_to_two_products,
     product_linked_to_two_skus,
     empty_total_sales,
@@ -223,13 +244,14 @@ FAULTS = [
     unknown_post_type,
     unknown_stock_status,
     case_and_spaces,
+    stale_upload,
 ]
-FIRST_YEAR = 2018
+FIRST_MONTH = 2017 * 12 + 11  # 2017-12, counted in months
 
 
 def month_of(fault) -> str:
-    index = FAULTS.index(fault)
-    return f"{FIRST_YEAR + index // 12}-{index % 12 + 1:02d}"
+    months = FIRST_MONTH + FAULTS.index(fault)
+    return f"{months // 12}-{months % 12 + 1:02d}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -298,10 +320,11 @@ class Outcome:
 def outcomes(seed_month, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("faults")
     lake = root / "lake"
+    written: dict[str, dict[str, bytes]] = {}
     for fault in FAULTS:
         exports = Exports(seed_month)
         fault(exports)
-        exports.write(lake, month_of(fault))
+        written[fault.__name__] = exports.write(lake, month_of(fault), written)
     last = FAULTS[-1]
     year, month = map(int, month_of(last).split("-"))
     stop = f"{year + month // 12}-{month % 12 + 1:02d}"
@@ -462,6 +485,35 @@ def test_case_and_surrounding_spaces_are_the_declared_values(outcomes):
     assert ("web.xlsx", str(WEB_ROW_OF_LINKED_SKU)) not in rejected
 
 
+def test_a_cut_web_export_is_held_by_its_join_losses_even_with_no_month_before(outcomes):
+    outcome = outcomes["cut_web_without_history"]
+    refused(
+        outcome,
+        7,
+        "388 of the 734 linked liaison.xlsx rows (52.9 %) found no match in the join: held, above 40 %",
+        "477 of the 823 clean erp.xlsx rows (58.0 %) found no match in the join: held, above 40 %",
+    )
+    assert set(failed_checks(outcome)) == {
+        "erp.xlsx rows lost in the join within bounds",
+        "liaison.xlsx rows lost in the join within bounds",
+    }
+
+
+def test_an_export_uploaded_again_is_held_naming_the_month_it_comes_from(outcomes):
+    outcome = outcomes["stale_upload"]
+    before = month_of(case_and_spaces)
+    refused(
+        outcome,
+        7,
+        f"web.xlsx is byte for byte the web.xlsx of {before} (sha256 ",
+        f"erp.xlsx is byte for byte the erp.xlsx of {before} (sha256 ",
+    )
+    assert set(failed_checks(outcome)) == {
+        "erp.xlsx a new export, not a file of the months before",
+        "web.xlsx a new export, not a file of the months before",
+    }  # liaison.xlsx, the same file too, is normal: links change only with the catalogue
+
+
 def test_a_failed_gate_is_recorded_in_the_lake_and_alerted_as_a_table(outcomes):
     outcome = outcomes["sku_linked_to_two_products"]
     checks = outcome.failed_gate["checks"]
@@ -484,7 +536,7 @@ def test_a_failed_gate_is_recorded_in_the_lake_and_alerted_as_a_table(outcomes):
 def test_the_process_exits_with_the_code_of_its_failure(seed_month, tmp_path):
     exports = Exports(seed_month)
     sku_linked_to_two_products(exports)
-    exports.write(tmp_path / "lake", "2020-08")
+    exports.write(tmp_path / "lake", "2020-08", {})
     result = run_month(tmp_path / "lake", tmp_path)
     assert result.returncode == 7, result.stderr[-3000:]
     assert "QualityGateError: 2020-08: quality gate failed, no report written" in result.stderr

@@ -28,6 +28,8 @@ UNIT = [
     "tests/test_quality.py",
     "tests/test_staging.py",
     "tests/test_deliverables.py",
+    "tests/test_history.py",
+    "tests/test_figures.py",
     # The rules Excel enforces on the list sheets' hand-rendered XML (the other list tests use lenient readers).
     "tests/test_list_sheets.py::test_every_sheet_keeps_the_rules_excel_enforces_which_lenient_readers_forgive",
 ]
@@ -228,6 +230,25 @@ MUTANTS = [
         "return spellings.get(text.casefold(), text) if text else None",
         "return value",
         "case and surrounding spaces of a vocabulary value not folded",
+    ),
+    # What a month shows alone, and the figures the months after it compare themselves with.
+    Mutant(
+        "bottleneck/quality.py",
+        "held, unusual = percent > error, percent > warning",
+        "held, unusual = False, percent > warning",
+        "rows lost in the join never hold a month (a cut export only warns)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "same = earlier.get(sha256)",
+        "same = earlier.get(sha256[::-1])",
+        "a stale upload never recognised",
+    ),
+    Mutant(
+        "bottleneck/figures.py",
+        '"figures_version": FIGURES_VERSION}',
+        "}",
+        "figures recorded before the profile read as current (then misread)",
     ),
 ]
 

@@ -77,7 +77,7 @@ def test_graph_page_of_a_finished_month_shows_every_task_done(luigid, local_lake
         node = f'data-task-status="DONE" data-task-id="{html.escape(task_id)}"'
         assert node in placeholder, task_id
         assert f">{task.task_family}</text>" in placeholder
-    assert placeholder.count('class="graph-node-a"') == len(tree(root)) == 15 + 11  # and the 11 months before
+    assert placeholder.count('class="graph-node-a"') == len(tree(root)) == 15 + 12  # and the 12 months before
     assert f"RunMonth(month={MONTH})" in dom  # the graph's title: the root task with its parameter
 
 
