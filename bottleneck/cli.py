@@ -4,7 +4,6 @@ import contextlib
 import datetime as dt
 import io
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import luigi.configuration
 import luigi.interface
 import luigi.retcodes
 
-from bottleneck import config, metrics, preflight
+from bottleneck import config, preflight
 from bottleneck.errors import PipelineError
 
 
@@ -62,25 +61,23 @@ def quietly_parsed(argv: list[str]) -> Iterator[luigi.cmdline_parser.CmdlinePars
 
 
 def refusal(argv: list[str]) -> PipelineError | None:
-    """Why this command must not start (bottleneck.preflight: the emails would reach nobody, the S3 locks
-    would not hold), judged before Luigi schedules anything; None when it may. The refusal of a run of
-    one month is pushed as that month's failure, so that its alert fires."""
+    """Why this command must not start (bottleneck.preflight: the emails would reach nobody, the lake or
+    its S3 locks would not hold), judged before Luigi schedules anything; None when it may. A refusal is
+    told as any failure of the run is: the operators' alert, the month's failure metric."""
     try:
         with quietly_parsed(argv) as parser:
             core = luigi.interface.core()
             if core.help or core.help_all:
                 return None
-            asked = getattr(parser.get_task_obj(), "month", None)
+            root = parser.get_task_obj()
     except (Exception, SystemExit):  # noqa: BLE001 - any error in the arguments is Luigi's to report, as it runs
         return None
-    month = asked if isinstance(asked, dt.date) else None
+    month = getattr(root, "month", None)
     with luigi.cmdline_parser.CmdlineParser.global_instance(argv):
         try:
-            preflight.require_ready(month or config.current_month())
+            preflight.require_ready(month if isinstance(month, dt.date) else config.current_month())
         except PipelineError as error:
-            url = config.settings().pushgateway
-            if url and month:
-                metrics.push(url, month, metrics.failure_samples(error, 0.0, time.time()))
+            root.trigger_event(luigi.Event.FAILURE, root, error)
             return error
     return None
 
