@@ -91,13 +91,18 @@ def _month_of(task: luigi.Task) -> dt.date:
 
 
 def on_failure(task: luigi.Task, error: BaseException | str) -> None:
+    alert_once(str(task), _month_of(task), error)
+
+
+def alert_once(failed: str, month: dt.date, error: BaseException | str) -> None:
+    """Alerts the operators of the failure of `failed` (a task, or a command refused at its start), once per
+    month and run."""
     # Luigi logs and swallows what a handler raises; this one also must not hide the task's own failure.
-    month = _month_of(task)
     try:
         if not _first_alert(month):
-            logger.info("failure of %s: the operators were already alerted for %s", task, f"{month:%Y-%m}")
+            logger.info("failure of %s: the operators were already alerted for %s", failed, f"{month:%Y-%m}")
             return
-        send_alert(task, error, month)
+        send_alert(failed, error, month)
     except Exception as problem:  # noqa: BLE001 - the alert is best effort; the run already failed
         text = mail.smtp_settings().redact(str(problem))
         logger.error("failure alert for %s not delivered: %s", f"{month:%Y-%m}", text)
@@ -112,20 +117,20 @@ def error_text(error: BaseException | str) -> str:
     return str(error)
 
 
-def send_alert(task: luigi.Task, error: BaseException | str, month: dt.date) -> dict[str, Any]:
+def send_alert(failed: str, error: BaseException | str, month: dt.date) -> dict[str, Any]:
     settings = mail.smtp_settings()
     operators = receivers()
     lines = [line for record in list(_recent) for line in record.splitlines()][-3 * LOG_LINES :]
     message = mail.alert_email(
         month=f"{month:%Y-%m}",
-        task=str(task),
+        task=failed,
         error=settings.redact(error_text(error)),
         log_lines=[settings.redact(line) for line in lines],
         sender=mail.sender(),
         receivers=operators,
     )
     if settings.host and not operators:
-        logger.error("failure of %s not alerted: set [bottleneck] alert_receivers", task)
+        logger.error("failure of %s not alerted: set [bottleneck] alert_receivers", failed)
         return {}
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     record = mail.deliver(message, operators, month, "alert_eml", settings, stamp=stamp)
@@ -134,11 +139,11 @@ def send_alert(task: luigi.Task, error: BaseException | str, month: dt.date) -> 
         lake.write_text(
             lake.target(month, "alert_record", stamp=stamp),
             json.dumps(
-                {"month": f"{month:%Y-%m}", "task": str(task), "error": settings.redact(error_text(error)), **record},
+                {"month": f"{month:%Y-%m}", "task": failed, "error": settings.redact(error_text(error)), **record},
                 indent=2,
             ),
         )
     except Exception as problem:  # noqa: BLE001 - the alert itself went out; only its record is missing
         logger.warning("record of the alert for %s not written: %s", f"{month:%Y-%m}", problem)
-    logger.info("operators alerted of the failure of %s (%s)", task, record.get("path") or record["message_id"])
+    logger.info("operators alerted of the failure of %s (%s)", failed, record.get("path") or record["message_id"])
     return record

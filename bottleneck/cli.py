@@ -1,9 +1,7 @@
 """`bottleneck-run`: Luigi's own command line with the package preloaded and typed exit codes."""
 
 import argparse
-import datetime as dt
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -11,8 +9,9 @@ import luigi
 import luigi.configuration
 import luigi.interface
 import luigi.retcodes
+import luigi.task_register
 
-from bottleneck import config, events, metrics, preflight
+from bottleneck import config, events, preflight
 from bottleneck.errors import PipelineError
 from bottleneck.parameters import CURRENT_MONTH, parsed_month
 
@@ -66,26 +65,31 @@ CHECKED_SECTIONS = ("--bottleneck-", "--smtp-", "--email-")
 
 
 def refusal(argv: list[str]) -> PipelineError | None:
-    """Why this command must not start (bottleneck.preflight: the emails would reach nobody, the S3 locks
-    would not hold), judged from luigi.cfg before Luigi schedules anything; None when it may. The refusal of
-    a run of one month is pushed as that month's failure, so that its alert rule fires."""
+    """Why this command must not start (bottleneck.preflight: the emails would reach nobody, the lake or its S3
+    locks would not hold), judged from luigi.cfg before Luigi schedules anything; None when it may. A refusal
+    is told as any failure of the run is: the operators' alert, the month's failure metric."""
     given, _ = _start_flags().parse_known_args(argv)
     if given.help or any(argument.startswith(CHECKED_SECTIONS) for argument in argv):
         return None
-    month: dt.date | None = None
+    month = config.current_month()
     if given.month and given.month != CURRENT_MONTH:
         try:
             month = parsed_month(given.month)
         except ValueError:
             return None  # Luigi names a month it cannot take
     try:
-        preflight.require_ready(month or config.current_month())
+        preflight.require_ready(month)
     except PipelineError as error:
-        url = config.settings().pushgateway
-        if url and month:
-            metrics.push(url, month, metrics.failure_samples(error, 0.0, time.time()))
+        events.refused(f"{_task_named(argv)}(month={month:%Y-%m}), refused at its start", month, error)
         return error
     return None
+
+
+def _task_named(argv: list[str]) -> str:
+    """The task the command line names (Luigi takes the first of its arguments that names a task)."""
+    registry = luigi.task_register.Register
+    tasks = {name for name in registry.task_names() if not issubclass(registry.get_task_cls(name), luigi.Config)}
+    return next((argument for argument in argv if argument in tasks), "bottleneck-run")
 
 
 def central_scheduler(argv: list[str]) -> tuple[str | None, bool]:

@@ -6,6 +6,7 @@ Each event has one handler here, which calls the package's functions in a stated
 handlers an event, in no order of its own.
 """
 
+import datetime as dt
 import gc
 
 import luigi
@@ -54,6 +55,14 @@ def _on_failure(task: luigi.Task, error: BaseException | str) -> None:
     start_run()
     metrics.on_failure(task, error)
     alerts.on_failure(task, error)
+
+
+def refused(command: str, month: dt.date, error: BaseException) -> None:
+    """A command refused to start (bottleneck.preflight), before Luigi made any task: told as a failure of
+    the month is, by the operators' alert and the month's failure metric."""
+    start_run()
+    metrics.push_failure(month, error)
+    alerts.alert_once(command, month, error)
 
 
 def _on_task_failure(task: luigi.Task, error: BaseException) -> None:

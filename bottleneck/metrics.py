@@ -152,10 +152,18 @@ def on_success(task: luigi.Task) -> None:
 
 
 def on_failure(task: luigi.Task, error: BaseException | str) -> None:
+    month = _month(task)
+    if month is None:
+        memory.check_now()
+        return
+    push_failure(month, error)
+
+
+def push_failure(month: dt.date, error: BaseException | str) -> None:
+    """Pushes the month's failure (a task's, or its run's refused start), with the run's memory."""
     memory.check_now()
     url = config.settings().pushgateway
-    month = _month(task)
-    if not url or month is None:
+    if not url:
         return
     now = time.time()
     push(url, month, {**failure_samples(error, _duration(month, now), now), **memory.samples()})

@@ -1,8 +1,11 @@
 """The lock store's proof: a real S3 server process (moto) passes it; the same server behind a proxy process that
-drops If-None-Match or If-Match is refused, by the run (exit 9, before any task) and by `bottleneck-admin
-check`, naming the store and the fix; with [bottleneck] lock_folder the month runs through that store."""
+drops If-None-Match or If-Match is refused, by the run (exit 9, before any task, the operators alerted) and by
+`bottleneck-admin check`, naming the store and the fix; with [bottleneck] lock_folder the month runs through
+that store."""
 
 import datetime as dt
+import email
+import email.policy
 import uuid
 
 import pytest
@@ -59,8 +62,15 @@ def test_a_run_against_a_store_that_ignores_a_condition_exits_9_before_any_task(
     assert "[bottleneck] lock_folder" in line
     assert "Traceback" not in result.stderr
     assert not runs_in_log(result.stderr), "a task of the month ran"
-    left = keys(s3_server.client(), bucket)
-    assert not [key for key in left if not key.startswith("lake/raw/")], left
+    left = [key for key in keys(s3_server.client(), bucket) if not key.startswith("lake/raw/")]
+    # Only the operators' alert: no staging, no marker, no lock (delivery = lake here: an .eml and its record).
+    assert left, "no alert"
+    assert all(key.startswith("lake/alerts/2020/08/") for key in left), left
+    (alert,) = [key for key in left if key.endswith("-alert.eml")]
+    message = email.message_from_bytes(
+        s3_server.client().get_object(Bucket=bucket, Key=alert)["Body"].read(), policy=email.policy.default
+    )
+    assert "FAILED in RunMonth: UnsafeLockStoreError: lock store s3://" in message["Subject"]
 
 
 def test_check_names_the_store_that_ignores_a_condition(s3_ignoring, bucket, tmp_path):

@@ -1,5 +1,5 @@
 """A pod spec from a rendering, run as a podman container with the same user, read-only root,
-capabilities, environment and volumes, on the host network (where the test servers listen)."""
+capabilities, memory limit, environment and volumes, on the host network (where the test servers listen)."""
 
 import os
 import shutil
@@ -33,6 +33,15 @@ def _readable_folder(folder: Path, files: dict) -> Path:
     return folder
 
 
+UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "K": 10**3, "M": 10**6, "G": 10**9, "": 1}
+
+
+def quantity_bytes(text: str) -> int:
+    """A Kubernetes memory quantity ("1Gi", "512Mi", "500M") in bytes."""
+    number = text.rstrip("KMGi")
+    return int(float(number) * UNITS[text[len(number) :]])
+
+
 def podman_run_args(
     docs: list[dict],
     pod_template: dict,
@@ -60,6 +69,9 @@ def podman_run_args(
         args.append("--cap-drop=ALL")
     if sc.get("allowPrivilegeEscalation") is False:
         args += ["--security-opt", "no-new-privileges"]
+    memory = container.get("resources", {}).get("limits", {}).get("memory")
+    if memory:
+        args += ["--memory", str(quantity_bytes(memory))]  # the limit the kernel enforces, as the kubelet sets it
     for host, address in (hosts or {}).items():
         args += ["--add-host", f"{host}:{address}"]
     for item in container.get("env", []):

@@ -1,10 +1,12 @@
 """The images built with podman (the pipeline's and luigid's) and run as Kubernetes would run them: as
 UID 10001 on a read-only root with a tmpfs /tmp; then the CronJob's own command, environment and
 volumes, taken from the rendered chart, run the current month against S3 and SMTP servers and a luigid
-container on loopback."""
+container on loopback, under the memory limit the chart gives; and a run near its memory limit."""
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -340,6 +342,12 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(
             f"logged in as {SMTP_LOGIN}"
         ) in check.stdout, check.stdout
         assert f"ok      scheduler: http://{service}:{scheduler_port}/ answers" in check.stdout, check.stdout
+        assert f"ok      locks: s3://deploy-lake at {s3_server.endpoint} honours If-None-Match and If-Match" in (
+            check.stdout
+        )
+        assert "ok      delivery: smtp: the report to direction@bottleneck.test, the alerts to ops@bottleneck.test" in (
+            check.stdout
+        )
         assert SMTP_PASSWORD not in check.stdout + check.stderr
     finally:
         podman_command("stop", "-t", "20", name, check=False)
@@ -347,3 +355,75 @@ def test_cronjob_from_the_chart_runs_the_month_in_the_image(
     # State and task history survived on the volume.
     assert (claim / "luigi-state.pickle").stat().st_size > 0
     assert (claim / "task-history.db").stat().st_size > 0
+
+
+# The month's run as the tests below give it to the image.
+RUN_AUGUST = ["bottleneck-run", "RunMonth", "--month", "2020-08", "--local-scheduler"]
+
+
+def test_the_image_sends_or_refuses_to_start(image, tmp_path):
+    """Its own luigi.cfg says delivery = smtp: without [smtp] host and receivers a run refuses, exit 10."""
+    options = ["--rm", "--read-only", "--tmpfs", "/tmp", "-e", "BOTTLENECK_LAKE=/tmp/lake"]
+    run = podman_command("run", *options, image, *RUN_AUGUST, check=False, timeout=120)
+    assert run.returncode == 10, run.stdout + run.stderr
+    assert "refused to start: [bottleneck] delivery = smtp, but [smtp] host is empty (Helm chart: smtp.host)" in (
+        run.stderr
+    )
+
+
+def run_month_in_image(image: str, folder: Path, work: Path, pushgateway_url: str, memory: int | None):
+    """A month of `folder` (raw exports) run by the image in a lake of its own, under a memory limit (bytes) when
+    one is given; /tmp on disk, as the chart's emptyDir, not a tmpfs the limit would count."""
+    lake, tmp, config = work / "lake", work / "tmp", work / "config"
+    (lake / "raw" / "2020" / "08").mkdir(parents=True)
+    for source in ("erp", "web", "liaison"):
+        shutil.copy(folder / f"{source}.xlsx", lake / "raw" / "2020" / "08" / f"{source}.xlsx")
+    tmp.mkdir()
+    config.mkdir()
+    (config / "luigi.cfg").write_text(f"[bottleneck]\ndelivery = lake\npushgateway = {pushgateway_url}\n")
+    for path in (work, lake, tmp, config, *lake.rglob("*")):
+        os.chown(path, 10001, 10001)
+    options = ["--rm", "--network", "host", "--user", "10001:10001", "--read-only"]
+    options += ["--memory", str(memory), "--memory-swap", str(memory)] if memory else []
+    options += ["-v", f"{lake}:/lake", "-v", f"{tmp}:/tmp", "-v", f"{config}:/etc/bottleneck:ro"]
+    options += ["-e", "BOTTLENECK_LAKE=/lake", "-e", "LUIGI_CONFIG_PATH=/etc/bottleneck/luigi.cfg"]
+    return podman_command("run", *options, image, *RUN_AUGUST, check=False, timeout=600)
+
+
+def pages(limit: int) -> int:
+    """A memory limit as the kernel keeps it: whole pages."""
+    return limit - limit % os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_run_near_its_memory_limit_says_so_and_pushes_its_peak_before_the_kernel_kills_it(
+    image, seed_month, pushgateway, tmp_path
+):
+    from benchmarks.scale_month import scaled_month
+
+    folder, _ = scaled_month(100, seed_month)  # a web export of 34 MB: memory grows for seconds past the imports
+    free = run_month_in_image(image, folder, tmp_path / "free", pushgateway.url, None)
+    assert free.returncode == 0, free.stderr[-3000:]
+    assert "memory:" not in free.stderr
+    peak = pushgateway.samples()[("bottleneck_run_peak_rss_bytes", "2020-08")]
+    assert 300e6 < peak < 1e9
+
+    pushgateway.wipe()
+    roomy = int(peak / 0.9)  # the peak at 90% of the limit (runs differ by a few %): warned, not killed
+    near = run_month_in_image(image, folder, tmp_path / "near", pushgateway.url, roomy)
+    assert near.returncode == 0, near.stderr[-3000:]
+    warned = re.search(r"memory: peak RSS [\d,]+ MB is (\d+)% of this container's limit", near.stderr)
+    assert warned, f"no warning; {pushgateway.samples()}, limit {roomy}: {near.stderr[-2000:]}"
+    assert int(warned.group(1)) >= 80
+    pushed = pushgateway.samples()
+    assert pushed[("bottleneck_memory_limit_bytes", "2020-08")] == pages(roomy)
+    assert pushed[("bottleneck_run_peak_rss_bytes", "2020-08")] >= 0.8 * roomy
+
+    pushgateway.wipe()
+    tight = int(peak * 0.7)  # well below the peak: the kernel kills the run, which said so first
+    killed = run_month_in_image(image, folder, tmp_path / "killed", pushgateway.url, tight)
+    assert killed.returncode == 137, killed.stderr[-3000:]
+    assert "memory: peak RSS" in killed.stderr, killed.stderr[-3000:]
+    pushed = pushgateway.samples()
+    assert pushed[("bottleneck_memory_limit_bytes", "2020-08")] == pages(tight)
+    assert pushed[("bottleneck_run_peak_rss_bytes", "2020-08")] >= 0.8 * tight
+    assert ("bottleneck_run_success", "2020-08") not in pushed, "it never ended"
