@@ -233,14 +233,19 @@ class QualityReport(MonthTask):
         turnover = Decimal(funnel["turnover"])
         manifest = self.read_json(inputs["manifest"])
         settings = config.settings()
+        bounds = history.Bounds.of(settings)
+        earlier = earlier_records(self.month, inputs["earlier"])
+        judged_against = history.window(self.month, earlier, bounds)
         checks = gate(staged, wines, rejected_rows, turnover, reference(staged), settings.premium_zscore)
-        checks += join_loss_limits(
-            history.join_losses(funnel["rows"]), settings.join_loss_warning, settings.join_loss_error
-        )
-        checks += history.stale_uploads(manifest, earlier_records(self.month, inputs["earlier"]))
+        checks += join_loss_limits(history.join_losses(funnel["rows"]), *bounds.join_loss)
+        checks += history.stale_uploads(manifest, earlier)
+        checks += history.history_checks(history.month_profile(funnel["rows"], wines), judged_against, bounds)
         self.progress(100, f"{len(checks) - len(failures(checks))} of {len(checks)} checks passed")
         self.pass_gate(checks, "quality gate failed, no report written")
-        self.write_json(self.output(), quality_record(self.label, wines, turnover, checks, manifest, funnel["rows"]))
+        record = quality_record(self.label, wines, turnover, checks, manifest, funnel["rows"])
+        self.write_json(
+            self.output(), {**record, "compared_with": history.compared_with(self.label, judged_against, checks)}
+        )
 
 
 class MonthFigures(luigi.Task):

@@ -198,6 +198,11 @@ def gate_line(checks: list[dict[str, Any]]) -> str:
     return ", ".join(parts)
 
 
+def judged_against_line(quality: dict[str, Any]) -> str:
+    """The history the month was judged against, in a sentence ('' in a record made before the history checks)."""
+    return str((quality.get("compared_with") or {}).get("summary", ""))
+
+
 def check_rows(checks: list[dict[str, Any]]) -> list[list[str]]:
     """Check, result, observed (with its detail), expected: in words and numbers."""
     rows = []
@@ -237,6 +242,8 @@ def warning_sentences(checks: list[dict[str, Any]]) -> list[str]:
             one, many = sentences_of_check
             template = one if check["observed"] == 1 else many
             sentences.append(template.format(count=check["observed"], items=detail.partition(": ")[2] or detail))
+        elif check.get("kind") == "plausibility" and detail:  # its detail is a sentence already
+            sentences.append(detail[0].upper() + detail[1:])
         else:
             sentences.append(f"{check.get('name')}: {detail or in_words(check.get('observed'))}")
     return sentences

@@ -13,6 +13,18 @@ from bottleneck.demo import ERP_COLUMNS, LIAISON_COLUMNS, xlsx_bytes
 
 BIN = Path(sys.executable).parent
 SOURCES = ("erp", "web", "liaison")
+# What the real month measures (MonthFigures' profile): its rows, products, units, turnover and shares.
+REAL_PROFILE = {
+    "erp_rows": 825,
+    "web_rows": 1513,
+    "liaison_rows": 825,
+    "products": 714,
+    "units": 2865,
+    "turnover": 70568.6,
+    "premium_share": 30 / 714,
+    "erp_join_loss": 109 / 823,  # the 89 products not on the web, and 20 linked ones the web export lacks
+    "liaison_join_loss": 20 / 734,
+}
 
 
 def raw_folder(lake: Path, month: str = "2020-08") -> Path:

@@ -198,7 +198,7 @@ def _gate_section(quality: dict[str, Any]) -> Section:
     checks = quality.get("checks", [])
     return _section(
         "Quality gate",
-        [wording.gate_line(checks) + "."],
+        [line for line in (wording.gate_line(checks) + ".", wording.judged_against_line(quality)) if line],
         ["Check", "Result", "Observed", "Expected"],
         wording.check_rows(checks),
     )

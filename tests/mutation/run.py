@@ -250,6 +250,55 @@ MUTANTS = [
         "}",
         "figures recorded before the profile read as current (then misread)",
     ),
+    # The history checks.
+    Mutant(
+        "bottleneck/history.py",
+        "    median = statistics.median(values)\n",
+        "    median = statistics.mean(values)\n",
+        "bands centred on the mean of the months before (one odd month drags it)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "low = centre - max(bounds.fall[level] / 100 * centre, bounds.mads[level] * spread)",
+        "low = centre - max(bounds.rise[level] / 100 * centre, bounds.mads[level] * spread)",
+        "a fall allowed as much as a rise (a cut export passes)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "high = centre + max(bounds.rise[level] / 100 * centre, bounds.mads[level] * spread)",
+        "high = centre + max(bounds.fall[level] / 100 * centre, bounds.mads[level] * spread)",
+        "a rise allowed no more than a fall (a December held)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "spread = MAD_SCALE * statistics.median(deviations) if len(values) >= MIN_MONTHS_FOR_MADS else 0.0",
+        "spread = 0.0",
+        "bands never widened by how much a figure moves (median absolute deviation)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "if last_year is None or not error[0] <= last_year <= error[1]:",
+        "if True:",
+        "the same month a year before ignored (every December warns)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "if last_year is None or not error[0] <= last_year <= error[1]:",
+        "if last_year is None:",
+        "a fault of a year before widens the band",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        'usable = [record for record in records if not reasons[record["month"]]]',
+        'usable = [record for record in records if record.get("profile")]',
+        "a month that lost its own rows in the join used as a reference",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        'return reason.removeprefix(f"{label}: ").removeprefix(f"{label} ")',
+        'return ""',
+        "a month without figures taken into the history",
+    ),
 ]
 
 
