@@ -55,6 +55,7 @@ def report_workbook(
         "failed": workbook.add_format({"bg_color": "#F4CCCC"}),
         "warning": workbook.add_format({"bg_color": "#FFF2CC"}),
         "passed": workbook.add_format({"bg_color": "#D9EAD3"}),
+        "accepted": workbook.add_format({"bg_color": "#DDEBF7"}),
         "wrapped": workbook.add_format({"text_wrap": True, "valign": "top"}),
     }
     summary = workbook.add_worksheet("Summary")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bottleneck.demo import ERP_COLUMNS, LIAISON_COLUMNS, xlsx_bytes
 
@@ -155,3 +156,19 @@ def corrected_export(data: bytes, column: str, correct) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def rewritten_month(source: Path, lake: Path, month: str, cut: dict[str, int] | None = None) -> Path:
+    """A month's exports written again as files of `month` (the same rows, other bytes), each source of `cut` keeping
+    only its first rows: {"web": 700} is web.xlsx stopped by a filter or a page limit after 700 rows."""
+    from python_calamine import CalamineWorkbook
+
+    folder = raw_folder(lake, month)
+    for name in SOURCES:
+        rows: list[list[Any]] = [
+            [None if cell == "" else cell for cell in row]
+            for row in CalamineWorkbook.from_path(str(source / f"{name}.xlsx")).get_sheet_by_index(0).iter_rows()
+        ]
+        kept = rows[1:][: (cut or {}).get(name)]
+        (folder / f"{name}.xlsx").write_bytes(xlsx_bytes(rows[0], kept, dt.datetime.strptime(month, "%Y-%m")))
+    return folder

@@ -30,6 +30,8 @@ UNIT = [
     "tests/test_deliverables.py",
     "tests/test_history.py",
     "tests/test_figures.py",
+    "tests/test_releases.py",
+    "tests/admin/test_accept.py",
     # The rules Excel enforces on the list sheets' hand-rendered XML (the other list tests use lenient readers).
     "tests/test_list_sheets.py::test_every_sheet_keeps_the_rules_excel_enforces_which_lenient_readers_forgive",
 ]
@@ -298,6 +300,25 @@ MUTANTS = [
         'return reason.removeprefix(f"{label}: ").removeprefix(f"{label} ")',
         'return ""',
         "a month without figures taken into the history",
+    ),
+    # The deliberate release.
+    Mutant(
+        "bottleneck/admin/accept.py",
+        'if check.get("kind") != PLAUSIBILITY:',
+        "if False:",
+        "accept releases a check of the month's own consistency",
+    ),
+    Mutant(
+        "bottleneck/releases.py",
+        'if latest["observed"] == check.observed and latest["raw_sha256"] == exports:',
+        "if True:",
+        "a release applied whatever the check observes now, on whatever exports",
+    ),
+    Mutant(
+        "bottleneck/releases.py",
+        "if check.passed or check.kind != PLAUSIBILITY:",
+        "if check.passed:",
+        "a release record applied to a consistency check",
     ),
 ]
 
