@@ -84,6 +84,12 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
     history_points_error = luigi.FloatParameter(
         default=10.0, description="Percentage points from their median that hold the month."
     )
+    price_move_factor = luigi.FloatParameter(
+        default=2.0, description="A wine whose price is this many times (or 1/this of) the month before's: a warning."
+    )
+    units_jump_factor = luigi.FloatParameter(
+        default=5.0, description="A wine that sold this many times its best month of those compared: a warning."
+    )
     join_loss_warning = luigi.FloatParameter(
         default=25.0, description="% of the clean erp / linked liaison rows the join may lose before a warning."
     )

@@ -296,6 +296,10 @@ def prices_in_cents(month: Exports) -> None:
     month.edited.add("erp")
 
 
+def units_typed_in_hundreds(month: Exports) -> None:
+    month.set("web", WEB_ROW_OF_LINKED_SKU, "total_sales", 600)  # 6 sold, typed 600
+
+
 def gap(month: Exports) -> None:
     month.absent = True  # no export at all this month
 
@@ -339,9 +343,10 @@ FAULTS = [
     cut_web_after_six_months,
     cut_erp,
     cut_liaison,
-    prices_in_cents,
     gap,
     plausible("plausible_after_a_gap", 20),
+    units_typed_in_hundreds,
+    prices_in_cents,
     # A year with a seasonal peak.
     *(plausible(f"season_{month:02d}", 30 + month, SEASON[month]) for month in SEASON),
 ]
@@ -693,6 +698,17 @@ def test_a_plausible_month_after_a_gap_skips_the_gap_never_counts_it_as_zero(out
     assert {"month": gap_month, "reason": "no raw exports in the lake"} in outcome.quality["compared_with"]["skipped"]
     assert gap_month not in outcome.quality["compared_with"]["months"]
     assert f"{gap_month} (no raw exports in the lake)" in outcome.quality["compared_with"]["summary"]
+
+
+def test_wine_by_wine_a_price_or_units_far_from_their_own_history_are_warnings(outcomes):
+    cents = outcomes["prices_in_cents"]
+    assert f"wines changed price by more than ×2 since {month_of(units_typed_in_hundreds)}: " in cents.alert
+    typo = outcomes["units_typed_in_hundreds"]
+    assert typo.exit_code == 0, typo.alert[:3000]
+    assert not_passed(typo) == {"negative-stock": "warning", "units-jumps": "warning"}
+    [jump] = [check for check in typo.quality["checks"] if check["key"] == "units-jumps"]
+    assert " 600 units, at most " in jump["detail"]
+    assert "(3847)" in jump["detail"]
 
 
 def test_a_year_with_a_december_peak_holds_no_month(outcomes):

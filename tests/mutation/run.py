@@ -31,6 +31,7 @@ UNIT = [
     "tests/test_history.py",
     "tests/test_figures.py",
     "tests/test_releases.py",
+    "tests/test_signals.py",
     "tests/admin/test_accept.py",
     # The rules Excel enforces on the list sheets' hand-rendered XML (the other list tests use lenient readers).
     "tests/test_list_sheets.py::test_every_sheet_keeps_the_rules_excel_enforces_which_lenient_readers_forgive",
@@ -319,6 +320,19 @@ MUTANTS = [
         "if check.passed or check.kind != PLAUSIBILITY:",
         "if check.passed:",
         "a release record applied to a consistency check",
+    ),
+    # Wine by wine.
+    Mutant(
+        "bottleneck/signals.py",
+        "(ratio > factor) | (ratio < 1 / factor)",
+        "(ratio > factor)",
+        "a price that fell to a fraction of the month before's not signalled",
+    ),
+    Mutant(
+        "bottleneck/signals.py",
+        '& (now["total_sales"] > factor * now["best"])',
+        '& (now["total_sales"] > factor * now["total_sales"])',
+        "units far beyond a wine's own history never signalled",
     ),
 ]
 
