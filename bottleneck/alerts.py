@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import luigi
 
-from bottleneck import config, lake, mail, quality
+from bottleneck import config, identity, lake, layout, mail, quality
+from bottleneck.mail.message import RERUN
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import SynchronizedArray
@@ -117,6 +118,32 @@ def error_text(error: BaseException | str) -> str:
     return str(error)
 
 
+def next_steps(error: BaseException | str, month: dt.date) -> list[tuple[str, str]] | None:
+    """What an operator can do about a month its gate held, each a sentence and its command: release it when every
+    check that holds it is a plausibility check, or correct an export and re-process it (None: run it again)."""
+    held = [check for check in getattr(error, "checks", None) or [] if check.get("status") == "failed"]
+    if not held:
+        return None
+    label = f"{month:%Y-%m}"
+    steps = []
+    if all(check.get("kind") == quality.PLAUSIBILITY for check in held):
+        keys = " ".join(f"--check {check['key']}" for check in held)
+        steps.append(
+            (
+                "If the month is right as it is (a closing-down sale, a new catalogue), release it, saying why, "
+                "then run it again:",
+                f'bottleneck-admin accept --month {label} {keys} --reason "..."\n{RERUN.format(month=label)}',
+            )
+        )
+    steps.append(
+        (
+            f"If an export is wrong, put the corrected one in {layout.folder(month, 'raw')}/ and re-process the month:",
+            identity.reprocess_command(month),
+        )
+    )
+    return steps
+
+
 def send_alert(failed: str, error: BaseException | str, month: dt.date) -> dict[str, Any]:
     settings = mail.smtp_settings()
     operators = receivers()
@@ -128,6 +155,7 @@ def send_alert(failed: str, error: BaseException | str, month: dt.date) -> dict[
         log_lines=[settings.redact(line) for line in lines],
         sender=mail.sender(),
         receivers=operators,
+        steps=next_steps(error, month),
     )
     if settings.host and not operators:
         logger.error("failure of %s not alerted: set [bottleneck] alert_receivers", failed)

@@ -72,6 +72,32 @@ class bottleneck(luigi.Config):  # noqa: N801 - Luigi names a config class after
     )
     # What a normal month looks like (docs/quality-gate.md says why each default): beyond a warning bound the
     # report says so; beyond an error bound the month is held (exit 7) until an operator releases it.
+    history_months = luigi.IntParameter(
+        default=6, description="How many of the months before (with figures, at most 12) a month is judged against."
+    )
+    history_fall_warning = luigi.FloatParameter(
+        default=25.0, description="% below the median of those months that warns (counts, units, turnover)."
+    )
+    history_fall_error = luigi.FloatParameter(default=45.0, description="% below their median that holds the month.")
+    history_rise_warning = luigi.FloatParameter(default=100.0, description="% above their median that warns.")
+    history_rise_error = luigi.FloatParameter(default=300.0, description="% above their median that holds the month.")
+    history_mads_warning = luigi.FloatParameter(
+        default=4.0,
+        description="With 3 months or more, a band is at least this many scaled median absolute deviations wide.",
+    )
+    history_mads_error = luigi.FloatParameter(default=6.0, description="The same, for the band that holds the month.")
+    history_points_warning = luigi.FloatParameter(
+        default=3.0, description="Percentage points from their median that warn (premium share, join losses)."
+    )
+    history_points_error = luigi.FloatParameter(
+        default=10.0, description="Percentage points from their median that hold the month."
+    )
+    price_move_factor = luigi.FloatParameter(
+        default=2.0, description="A wine whose price is this many times (or 1/this of) the month before's: a warning."
+    )
+    units_jump_factor = luigi.FloatParameter(
+        default=5.0, description="A wine that sold this many times its best month of those compared: a warning."
+    )
     join_loss_warning = luigi.FloatParameter(
         default=25.0, description="% of the clean erp / linked liaison rows the join may lose before a warning."
     )

@@ -49,6 +49,8 @@ LAYOUT = {
     # bottleneck-admin reprocess: a month's former reports, and the record of why they were replaced.
     "superseded": "superseded/{yyyy}-{mm}/{stamp}/{name}",
     "reprocess_record": "superseded/{yyyy}-{mm}/{stamp}/reprocess.json",
+    # bottleneck-admin accept: an operator's release of a check that held the month, with who, when and why.
+    "acceptance": "accepted/{yyyy}/{mm}/{stamp}-{name}.json",
     # bottleneck-admin check: a file written and removed to prove the lake is writable.
     "check_probe": "locks/{yyyy}/{mm}/check-{token}.probe",
     # bottleneck.lock: one object a month and guarded step (e.g. email), held while the step runs. Under the
@@ -77,6 +79,7 @@ MONTH_FOLDERS = {
     "alerts": "alerts/{yyyy}/{mm}",
     "locks": "locks/{yyyy}/{mm}",
     "superseded": "superseded/{yyyy}-{mm}",
+    "accepted": "accepted/{yyyy}/{mm}",
 }
 
 

@@ -124,7 +124,7 @@ def conflicting_duplicates(
     conflicts = []
     for key_value, rows in repeated.groupby(key, sort=True):
         differing = [column for column in compared if rows[column].nunique(dropna=False) > 1]
-        named = [value] if value in differing else differing  # the value first: it is what the check is about
+        named = [value] if value in differing else differing  # a differing value says it all: it is the check
         same = "" if value in differing else f" (the same {value}, {_cell(value, rows[value].iloc[0])})"
         conflicts.append(
             f"{key} {key_value}: {file} "

@@ -11,7 +11,20 @@ from typing import Any
 
 import luigi
 
-from bottleneck import config, figures, history, identity, lake, layout, lock, mail, preflight, running
+from bottleneck import (
+    config,
+    figures,
+    history,
+    identity,
+    lake,
+    layout,
+    lock,
+    mail,
+    preflight,
+    releases,
+    running,
+    signals,
+)
 from bottleneck.classify import PREMIUM, classified_wines
 from bottleneck.compare import HISTORY_MONTHS
 from bottleneck.deliverables import deliverable_checks
@@ -230,6 +243,33 @@ class QualityReport(MonthTask):
     def output(self) -> luigi.target.FileSystemTarget:
         return self.target("quality")
 
+    def earlier_wines(self, labels: list[str]) -> dict[str, Any]:
+        """The classified wines MonthFigures made of each month of `labels`, months before with figures."""
+        earlier = self.input()["earlier"]
+        months = (f"{month:%Y-%m}" for month in months_before(self.month, len(earlier)))
+        files = dict(zip(months, earlier, strict=True))
+        return {label: self.read_table(files[label]["wines"]) for label in labels}
+
+    def plausibility_checks(
+        self, wines: Any, funnel: dict[str, Any], manifest: dict[str, Any]
+    ) -> tuple[list[Check], history.Window]:
+        """The month against what a normal month of this merchant looks like: alone, against the months before
+        (whose MonthFigures it judges itself by, never their runs), and wine by wine."""
+        settings = config.settings()
+        bounds = history.Bounds.of(settings)
+        earlier = earlier_records(self.month, self.input()["earlier"])
+        judged_against = history.window(self.month, earlier, bounds)
+        checks = join_loss_limits(history.join_losses(funnel), *bounds.join_loss)
+        checks += history.stale_uploads(manifest, earlier)
+        checks += history.history_checks(history.month_profile(funnel, wines), judged_against, bounds)
+        before = earlier[-1] if earlier and earlier[-1]["figures"] else None  # none before the earliest month
+        if before:
+            previous_wines = self.earlier_wines([before["month"]])[before["month"]]
+            checks += signals.price_moves(wines, previous_wines, before["month"], settings.price_move_factor)
+        own_history = self.earlier_wines([label for label, _ in judged_against.compared])
+        checks += signals.units_jumps(wines, own_history, settings.units_jump_factor)
+        return checks, judged_against
+
     def run(self) -> None:
         inputs = self.input()
         staged = {source: self.read_table(inputs["staged"][source]) for source in layout.SOURCES}
@@ -238,15 +278,15 @@ class QualityReport(MonthTask):
         funnel = self.read_json(inputs["reconciled"]["funnel"])
         turnover = Decimal(funnel["turnover"])
         manifest = self.read_json(inputs["manifest"])
-        settings = config.settings()
-        checks = gate(staged, wines, rejected_rows, turnover, reference(staged), settings.premium_zscore)
-        checks += join_loss_limits(
-            history.join_losses(funnel["rows"]), settings.join_loss_warning, settings.join_loss_error
-        )
-        checks += history.stale_uploads(manifest, earlier_records(self.month, inputs["earlier"]))
+        checks = gate(staged, wines, rejected_rows, turnover, reference(staged), config.settings().premium_zscore)
+        plausible, judged_against = self.plausibility_checks(wines, funnel["rows"], manifest)
+        # An operator's release of a check that held the month, for what it observes now (bottleneck-admin accept).
+        checks = releases.released(checks + plausible, releases.records(self.month), releases.raw_sha256(manifest))
         self.progress(100, f"{len(checks) - len(failures(checks))} of {len(checks)} checks passed")
         self.pass_gate(checks, "quality gate failed, no report written")
-        self.write_json(self.output(), quality_record(self.label, wines, turnover, checks, manifest, funnel["rows"]))
+        record = quality_record(self.label, wines, turnover, checks, manifest, funnel["rows"])
+        compared_with = history.compared_with(self.label, judged_against, checks)
+        self.write_json(self.output(), {**record, "compared_with": compared_with})
 
 
 class MonthFigures(luigi.Task):

@@ -193,9 +193,22 @@ def gate_line(checks: list[dict[str, Any]]) -> str:
     parts = [f"{passed} check{'s' if passed != 1 else ''} passed"]
     if warned:
         parts.append(f"{warned} warning{'s' if warned != 1 else ''}")
+    if statuses.count("accepted"):
+        parts.append(f"{statuses.count('accepted')} accepted by an operator")
     if failed:
         parts.append(f"{failed} failed")
     return ", ".join(parts)
+
+
+def accepted_words(check: dict[str, Any]) -> str:
+    """Who released a check, when and why: "accepted by ops@host on 2020-09-03: 'closing-down sale'"."""
+    accepted = check["accepted"]
+    return f"accepted by {accepted['by']} on {str(accepted['at'])[:10]}: '{accepted['reason']}'"
+
+
+def judged_against_line(quality: dict[str, Any]) -> str:
+    """The history the month was judged against, in a sentence ('' in a record made before the history checks)."""
+    return str((quality.get("compared_with") or {}).get("summary", ""))
 
 
 def check_rows(checks: list[dict[str, Any]]) -> list[list[str]]:
@@ -205,6 +218,8 @@ def check_rows(checks: list[dict[str, Any]]) -> list[list[str]]:
         observed = in_words(check.get("observed"))
         if check.get("detail"):
             observed += f" ({check['detail']})"
+        if check.get("accepted"):
+            observed += f"; {accepted_words(check)}"
         rows.append(
             [str(check.get("name", "")), str(check.get("status", "")), observed, in_words(check.get("expected"))]
         )
@@ -237,6 +252,9 @@ def warning_sentences(checks: list[dict[str, Any]]) -> list[str]:
             one, many = sentences_of_check
             template = one if check["observed"] == 1 else many
             sentences.append(template.format(count=check["observed"], items=detail.partition(": ")[2] or detail))
+        elif check.get("kind") == "plausibility" and detail:  # its detail is a sentence already
+            released = f"; {accepted_words(check)}" if check.get("accepted") else ""
+            sentences.append(detail[0].upper() + detail[1:] + released)
         else:
             sentences.append(f"{check.get('name')}: {detail or in_words(check.get('observed'))}")
     return sentences

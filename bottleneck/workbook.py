@@ -56,6 +56,7 @@ def report_workbook(
         "failed": workbook.add_format({"bg_color": "#F4CCCC"}),
         "warning": workbook.add_format({"bg_color": "#FFF2CC"}),
         "passed": workbook.add_format({"bg_color": "#D9EAD3"}),
+        "accepted": workbook.add_format({"bg_color": "#DDEBF7"}),
         "wrapped": workbook.add_format({"text_wrap": True, "valign": "top"}),
     }
     summary = workbook.add_worksheet("Summary")
@@ -183,7 +184,8 @@ def _summary_sheet(
         row += 1
         sheet.write_string(row, 0, note, formats["warning"])
     row = _year_at_a_glance(workbook, sheet, quality, row + 2, formats)
-    row = _gate_tables(sheet, quality["checks"], quality.get("funnel", {}), row + 1, formats)
+    judged = wording.judged_against_line(quality)
+    row = _gate_tables(sheet, quality["checks"], quality.get("funnel", {}), judged, row + 1, formats)
     if len(ranked):
         _charts(workbook, sheet, ranked, premium_price_floor, row + 2, formats)
 
@@ -241,12 +243,21 @@ def _year_at_a_glance(
 
 
 def _gate_tables(
-    sheet: Worksheet, checks: list[dict[str, Any]], funnel: dict[str, Any], first_row: int, formats: dict[str, Format]
+    sheet: Worksheet,
+    checks: list[dict[str, Any]],
+    funnel: dict[str, Any],
+    judged: str,
+    first_row: int,
+    formats: dict[str, Format],
 ) -> int:
-    """The gate in one line, its warnings as sentences, its checks and the row funnel in words and numbers."""
+    """The gate in one line, the history it judged the month against, its warnings as sentences, its checks and
+    the row funnel in words and numbers."""
     sheet.write_string(first_row, 0, "Quality gate", formats["title"])
     sheet.write_string(first_row + 1, 0, wording.gate_line(checks), formats["bold"])
     row = first_row + 2
+    if judged:
+        sheet.write_string(row, 0, judged)
+        row += 1
     for sentence in wording.warning_sentences(checks):
         sheet.write_string(row, 0, sentence, formats["warning"])
         row += 1

@@ -143,3 +143,26 @@ def test_a_failed_gate_shows_its_whole_check_table():
     assert lines[6].split()[:2] == ["passed", "0"]
     assert "- the month has products: no product is in erp, liaison and web" in lines
     assert alerts.error_text(InvalidInputError("x")) == "InvalidInputError: x"
+
+
+def test_a_month_held_by_plausibility_checks_alone_is_told_how_to_release_it_or_re_process_it(local_lake):
+    from bottleneck.errors import QualityGateError
+
+    held = [
+        {"key": "products", "status": "failed", "kind": "plausibility"},
+        {"key": "turnover", "status": "failed", "kind": "plausibility"},
+        {"key": "units", "status": "warning", "kind": "plausibility"},
+    ]
+    steps = alerts.next_steps(QualityGateError("2024-05: held", held), MONTH)
+    assert steps is not None
+    [(release, commands), (correct, reprocess)] = steps
+    assert release.startswith("If the month is right as it is")
+    assert commands.splitlines() == [
+        'bottleneck-admin accept --month 2024-05 --check products --check turnover --reason "..."',
+        "bottleneck-run RunMonth --month 2024-05",
+    ]
+    assert correct.startswith(f"If an export is wrong, put the corrected one in {local_lake}/raw/2024/05/")
+    assert reprocess == "bottleneck-admin reprocess --month 2024-05 --reason TEXT"
+    consistency = [*held, {"key": "rows-accounted-for", "status": "failed", "kind": "consistency"}]
+    assert [sentence for sentence, _ in alerts.next_steps(QualityGateError("x", consistency), MONTH) or []] == [correct]
+    assert alerts.next_steps(InvalidInputError("x"), MONTH) is None

@@ -158,7 +158,8 @@ def test_the_workbook_and_the_email_show_the_changes(both_orders):
     pushed = next(row for row in rows_of(folder / "changes.csv") if row["change"] == "premium")
     assert f"- {pushed['wine']} (4132): became premium, ordinary → premium" in text
     assert "2 products have negative stock: 4973, 5700" in text
-    assert "17 checks passed, 1 warning." in text
+    assert "28 checks passed, 1 warning." in text
+    assert "Judged against 2020-07, the only month before with figures: 714 products against 711, " in text
     assert "changes.csv" in {part.get_filename() for part in message.iter_attachments()}
 
 

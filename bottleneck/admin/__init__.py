@@ -1,8 +1,9 @@
-"""`bottleneck-admin`: the operator's commands: each month's status, re-processing a month, and a check of the setup.
+"""`bottleneck-admin`: the operator's commands: each month's status, re-processing, a check of the setup, a release.
 
     bottleneck-admin status [--from YYYY-MM] [--to YYYY-MM] [--json]
     bottleneck-admin reprocess --month YYYY-MM --reason TEXT
     bottleneck-admin check
+    bottleneck-admin accept --month YYYY-MM --check KEY [--check KEY ...] --reason TEXT
 
 Status and re-processing read and write the lake alone (no scheduler needed); the logic lives in plain
 functions over the lake, one module a command, so that they work the same on S3 and on a local folder.
@@ -15,6 +16,7 @@ import sys
 import botocore.exceptions
 
 from bottleneck import config, mail
+from bottleneck.admin.accept import accept_command
 from bottleneck.admin.check import check_command
 from bottleneck.admin.reprocess import reprocess_command
 from bottleneck.admin.status import status_command
@@ -53,6 +55,15 @@ def parser() -> argparse.ArgumentParser:
         "check", help="configuration and connectivity: lake, locks, delivery, SMTP, scheduler, pushgateway"
     )
     check.set_defaults(handler=check_command)
+    release = commands.add_parser(
+        "accept", help="release a month held by a plausibility check (a real closing-down sale, a new catalogue)"
+    )
+    release.add_argument("--month", type=month_argument, required=True, metavar="YYYY-MM", help="YYYY-MM")
+    release.add_argument(
+        "--check", action="append", required=True, metavar="KEY", help="a held check's key (repeat for several)"
+    )
+    release.add_argument("--reason", required=True, help="why the month is right as it is (kept in accepted/YYYY/MM/)")
+    release.set_defaults(handler=accept_command)
     return top
 
 

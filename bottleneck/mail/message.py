@@ -196,7 +196,7 @@ def _gate_section(quality: dict[str, Any]) -> Section:
     checks = quality.get("checks", [])
     return _section(
         "Quality gate",
-        [wording.gate_line(checks) + "."],
+        [line for line in (wording.gate_line(checks) + ".", wording.judged_against_line(quality)) if line],
         ["Check", "Result", "Observed", "Expected"],
         wording.check_rows(checks),
     )
@@ -245,8 +245,11 @@ def report_email(
         page.append(section.html)
 
     message = EmailMessage()
-    warned = len(warnings_of(quality))
-    suffix = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
+    statuses = [check.get("status") for check in warnings_of(quality)]
+    counted = [f"{statuses.count('accepted')} accepted"] if "accepted" in statuses else []
+    warned = len(statuses) - statuses.count("accepted")
+    counted += [f"{warned} warning{'s' if warned != 1 else ''}"] if warned else []
+    suffix = f" ({', '.join(counted)})" if counted else ""
     _headers(
         message,
         _subject(f"BottleNeck wine report {month}{suffix}"),
@@ -334,10 +337,14 @@ def alert_email(
     sender: str,
     receivers: list[str],
     when: dt.datetime | None = None,
+    steps: list[tuple[str, str]] | None = None,
 ) -> EmailMessage:
-    """The operators' alert of a failed run: what failed, why, the log before it, and how to run it again."""
+    """The operators' alert of a failed run: what failed, why, the log before it, and what to do: `steps`, each a
+    sentence and its command, or by default how to run the month again."""
     when = when or dt.datetime.now(dt.UTC)
-    rerun = RERUN.format(month=month)
+    steps = steps or [
+        ("When the cause is fixed, run the month again (finished tasks are not redone):", RERUN.format(month=month))
+    ]
     text = [
         f"The BottleNeck run for {month} failed.",
         "",
@@ -351,8 +358,7 @@ def alert_email(
         "Log lines before the failure:",
         *(log_lines or ["(none captured)"]),
         "",
-        "When the cause is fixed, run the month again (finished tasks are not redone):",
-        f"    {rerun}",
+        *(line for sentence, command in steps for line in (sentence, *(f"    {one}" for one in command.splitlines()))),
         "",
     ]
     page = [
@@ -362,8 +368,8 @@ def alert_email(
         f"<pre>{html.escape(error)}</pre>",
         "<h2>Log lines before the failure</h2>",
         f"<pre>{html.escape(chr(10).join(log_lines) or '(none captured)')}</pre>",
-        "<h2>Re-run</h2><p>When the cause is fixed, run the month again (finished tasks are not redone):</p>",
-        f"<pre>{html.escape(rerun)}</pre>",
+        "<h2>What to do</h2>",
+        *(f"<p>{html.escape(sentence)}</p><pre>{html.escape(command)}</pre>" for sentence, command in steps),
     ]
     message = EmailMessage()
     first_line = (error.strip().splitlines() or [""])[0][:120]

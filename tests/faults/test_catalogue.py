@@ -13,6 +13,8 @@ import email
 import email.policy
 import io
 import json
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -31,6 +33,11 @@ WEB_ROW_OF_LINKED_SKU = 524
 UNJOINED_ERP_ROW, UNJOINED_LIAISON_ROW = 21, 195  # rows the inner join leaves out of the real month
 
 
+def _key(value: object) -> str | None:
+    """A sku or id_web as text, whether the export wrote it as 15298 or 15298.0."""
+    return None if value is None else str(value).removesuffix(".0").strip()
+
+
 class Exports:
     """The real month's three exports as rows (header first), to edit like a spreadsheet."""
 
@@ -47,6 +54,7 @@ class Exports:
         self.rows = {source: [list(row) for row in rows] for source, (rows, _) in Exports._seed.items()}
         self.edited: set[str] = set()
         self.same_as = ""  # the fault whose month's files this month's are, byte for byte (a stale upload)
+        self.absent = False  # no file at all: a gap in the lake
 
     def column(self, source: str, name: str) -> int:
         return self.rows[source][0].index(name)
@@ -76,6 +84,32 @@ class Exports:
             if row[post_type] == "product" and row[sku] is not None
         ]
 
+    def linked_wines(self) -> list[tuple[float, str]]:
+        """(product_id, sku) of each wine the liaison links to a web product: the wines that become products."""
+        web = {_key(row[self.column("web", "sku")]) for row in self.rows["web"][1:]}
+        product_id, id_web = self.column("liaison", "product_id"), self.column("liaison", "id_web")
+        return sorted(
+            {(row[product_id], sku) for row in self.rows["liaison"][1:] if (sku := _key(row[id_web])) and sku in web}
+        )
+
+    def remove_wines(self, wines: list[tuple[float, str]]) -> None:
+        """Takes the wines out of all three exports: a catalogue a few wines smaller."""
+        products, skus = {product_id for product_id, _ in wines}, {sku for _, sku in wines}
+        for source, column, gone in (("erp", "product_id", products), ("liaison", "product_id", products)):
+            position = self.column(source, column)
+            self.rows[source][1:] = [row for row in self.rows[source][1:] if row[position] not in gone]
+        position = self.column("web", "sku")
+        self.rows["web"][1:] = [row for row in self.rows["web"][1:] if _key(row[position]) not in skus]
+        self.edited.update(SOURCES)
+
+    def scale_sales(self, factor: float) -> None:
+        """Every wine's units sold times `factor`, rounded: a month that sold more or less."""
+        position = self.column("web", "total_sales")
+        for row in self.rows["web"][1:]:
+            if isinstance(row[position], (int, float)):
+                row[position] = float(round(row[position] * factor))
+        self.edited.add("web")
+
     def cut(self, source: str, rows: int) -> None:
         """Keeps the first `rows` data rows: an export stopped by a filter or a page limit."""
         del self.rows[source][rows + 1 :]
@@ -84,6 +118,8 @@ class Exports:
     def write(self, lake: Path, month: str, written: dict[str, dict[str, bytes]]) -> dict[str, bytes]:
         """Writes the month's exports, each a file of its own month (its document date the month's first day), so
         that no two months' files are the same bytes unless a fault says so."""
+        if self.absent:
+            return {}
         folder = raw_folder(lake, month)
         created = dt.datetime.strptime(month, "%Y-%m")
         files = written[self.same_as] if self.same_as else {}
@@ -198,7 +234,7 @@ def equal_prices(month: Exports) -> None:
     price = month.column("erp", "price")
     for row in month.rows["erp"][1:]:
         if row[price] is not None and row[price] > 0:
-            row[price] = 5.7
+            row[price] = 24.6  # near the real month's average: the turnover a normal month's
     month.edited.add("erp")
 
 
@@ -219,8 +255,64 @@ def stale_upload(month: Exports) -> None:
     month.same_as = "case_and_spaces"  # the month before's files, uploaded again
 
 
+def plausible(name: str, seed: int, sales: float = 1.0) -> Callable[[Exports], None]:
+    """A month like the real one, as the months of a merchant differ: a few wines fewer (3 to 8), every wine's
+    sales a few percent apart (and `sales` times the real month's: a season)."""
+
+    def month(exports: Exports) -> None:
+        rng = random.Random(seed)
+        exports.remove_wines(rng.sample(exports.linked_wines(), rng.randint(3, 8)))
+        exports.scale_sales(sales * rng.uniform(0.95, 1.05))
+
+    month.__name__ = name
+    return month
+
+
+def cut_web_after_one_month(month: Exports) -> None:
+    month.cut("web", 700)
+
+
+def real_month(month: Exports) -> None:
+    """The real month, after six plausible ones."""
+
+
+def cut_web_after_six_months(month: Exports) -> None:
+    month.cut("web", 700)
+
+
+def cut_erp(month: Exports) -> None:
+    month.cut("erp", 400)
+
+
+def cut_liaison(month: Exports) -> None:
+    month.cut("liaison", 400)
+
+
+def prices_in_cents(month: Exports) -> None:
+    price = month.column("erp", "price")
+    for row in month.rows["erp"][1:]:
+        if isinstance(row[price], (int, float)):
+            row[price] = round(row[price] * 100, 2)
+    month.edited.add("erp")
+
+
+def units_typed_in_hundreds(month: Exports) -> None:
+    month.set("web", WEB_ROW_OF_LINKED_SKU, "total_sales", 600)  # 6 sold, typed 600
+
+
+def gap(month: Exports) -> None:
+    month.absent = True  # no export at all this month
+
+
+# Wine sells by season: a year of months around the real one, December two and a half times a summer month.
+SEASON = {1: 0.8, 2: 0.85, 3: 0.95, 4: 1.0, 5: 1.0, 6: 0.95, 7: 0.9, 8: 0.7, 9: 1.0, 10: 1.15, 11: 1.7, 12: 2.6}
+
 FAULTS = [
+    # No month before, then one.
     cut_web_without_history,
+    plausible("first_plausible_month", 1),
+    cut_web_after_one_month,
+    # What a month shows alone, or against months like the real one.
     sku_linked_to_two_products,
     product_linked_to_two_skus,
     empty_total_sales,
@@ -245,8 +337,20 @@ FAULTS = [
     unknown_stock_status,
     case_and_spaces,
     stale_upload,
+    # Six plausible months, the real month, the faults that only history shows, a gap.
+    *(plausible(f"plausible_{number}", 10 + number) for number in range(1, 7)),
+    real_month,
+    cut_web_after_six_months,
+    cut_erp,
+    cut_liaison,
+    gap,
+    plausible("plausible_after_a_gap", 20),
+    units_typed_in_hundreds,
+    prices_in_cents,
+    # A year with a seasonal peak.
+    *(plausible(f"season_{month:02d}", 30 + month, SEASON[month]) for month in SEASON),
 ]
-FIRST_MONTH = 2017 * 12 + 11  # 2017-12, counted in months
+FIRST_MONTH = 2017 * 12 + 8  # 2017-09, counted in months
 
 
 def month_of(fault) -> str:
@@ -328,13 +432,14 @@ def outcomes(seed_month, tmp_path_factory) -> dict:
     last = FAULTS[-1]
     year, month = map(int, month_of(last).split("-"))
     stop = f"{year + month // 12}-{month % 12 + 1:02d}"
+    months = ["--start", month_of(FAULTS[0]), "--stop", stop, "--task-limit", str(len(FAULTS))]  # 50 by default
     result = run(
-        ["RangeMonthly", "--of", "RunMonth", "--start", month_of(FAULTS[0]), "--stop", stop, "--local-scheduler"],
+        ["RangeMonthly", "--of", "RunMonth", *months, "--local-scheduler"],
         lake,
         root,
     )
     assert result.returncode != 0, "faulty months ran as if clean"
-    found = {fault.__name__: Outcome(lake, month_of(fault)) for fault in FAULTS}
+    found = {fault.__name__: Outcome(lake, month_of(fault)) for fault in FAULTS if fault is not gap}
     crashed = {name: outcome.error for name, outcome in found.items() if outcome.exit_code not in (0, 6, 7)}
     assert not crashed, crashed  # a bare Python error, never a typed refusal
     return found
@@ -512,6 +617,106 @@ def test_an_export_uploaded_again_is_held_naming_the_month_it_comes_from(outcome
         "erp.xlsx a new export, not a file of the months before",
         "web.xlsx a new export, not a file of the months before",
     }  # liaison.xlsx, the same file too, is normal: links change only with the catalogue
+
+
+HISTORY_KEYS = {"erp-rows", "web-rows", "liaison-rows", "products", "units", "turnover", "premium-share"}
+HISTORY_KEYS |= {"erp-join-loss", "liaison-join-loss"}
+
+
+def not_passed(outcome: Outcome) -> dict[str, str]:
+    """The checks of a reported month that did not pass, by key, with their status."""
+    return {check["key"]: check["status"] for check in outcome.quality["checks"] if check["status"] != "passed"}
+
+
+def test_a_month_with_no_month_before_reports_and_says_history_had_nothing_to_compare_with(outcomes):
+    outcome = outcomes["first_plausible_month"]
+    assert outcome.exit_code == 0, outcome.alert[:3000]
+    assert outcome.quality["compared_with"]["summary"] == (
+        f"History checks had nothing to compare with: no month of the 12 before {outcome.month} has figures."
+    )
+    assert not HISTORY_KEYS & {check["key"] for check in outcome.quality["checks"]}
+
+
+def test_a_cut_web_export_with_one_month_before_is_held_by_the_history_checks(outcomes):
+    outcome = outcomes["cut_web_after_one_month"]
+    before = month_of(FAULTS[1])
+    refused(
+        outcome,
+        7,
+        f"products against the months before: 346 products, against 710 in {before}, the only month before with "
+        "figures: held, below 390",
+        f"rows in web.xlsx against the months before: 700 rows in web.xlsx, against 1,505 in {before}",
+    )
+    assert {"products", "turnover", "web-rows"} <= {check["key"] for check in failed_checks(outcome).values()}
+
+
+def test_the_real_month_after_six_plausible_months_raises_no_false_alarm(outcomes):
+    outcome = outcomes["real_month"]
+    reported(outcome, PRODUCTS, TURNOVER)
+    assert (outcome.quality["premium"], outcome.quality["ordinary"]) == (30, 684)
+    assert not_passed(outcome) == {"negative-stock": "warning"}  # the real month's own, as ever
+    assert {check["key"] for check in outcome.quality["checks"]} >= HISTORY_KEYS
+    six = FAULTS[FAULTS.index(real_month) - 6 : FAULTS.index(real_month)]
+    assert [fault.__name__ for fault in six] == [f"plausible_{number}" for number in range(1, 7)]
+    assert outcome.quality["compared_with"]["months"] == [month_of(fault) for fault in six]
+
+
+def test_a_cut_web_export_after_six_plausible_months_is_held_naming_check_band_and_observed(outcomes):
+    outcome = outcomes["cut_web_after_six_months"]
+    refused(
+        outcome,
+        7,
+        "products against the months before: 346 products, against 708 to 714 in the 6 months before "
+        "(2020-01 to 2020-06)",
+        "held, below 390 (their median is 710)",
+        "a turnover of 26,804.30 €, against",
+    )
+    held = {check["key"] for check in failed_checks(outcome).values()}
+    assert held == {"web-rows", "products", "units", "turnover", "erp-join-loss", "liaison-join-loss"} | {
+        "erp-join-loss-limit",
+        "liaison-join-loss-limit",
+    }
+
+
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        ("cut_erp", "rows in erp.xlsx against the months before: 400 rows in erp.xlsx, against"),
+        ("cut_liaison", "rows in liaison.xlsx against the months before: 400 rows in liaison.xlsx, against"),
+        ("prices_in_cents", "turnover against the months before: a turnover of 7,056,860.00 €, against"),
+    ],
+)
+def test_faults_a_month_cannot_show_alone_are_held_by_its_history(outcomes, fault, named):
+    refused(outcomes[fault], 7, named)
+
+
+def test_a_plausible_month_after_a_gap_skips_the_gap_never_counts_it_as_zero(outcomes):
+    outcome = outcomes["plausible_after_a_gap"]
+    assert outcome.exit_code == 0, outcome.alert[:3000]
+    assert not_passed(outcome) == {"negative-stock": "warning"}
+    gap_month = month_of(gap)
+    assert {"month": gap_month, "reason": "no raw exports in the lake"} in outcome.quality["compared_with"]["skipped"]
+    assert gap_month not in outcome.quality["compared_with"]["months"]
+    assert f"{gap_month} (no raw exports in the lake)" in outcome.quality["compared_with"]["summary"]
+
+
+def test_wine_by_wine_a_price_or_units_far_from_their_own_history_are_warnings(outcomes):
+    cents = outcomes["prices_in_cents"]
+    assert f"wines changed price by more than ×2 since {month_of(units_typed_in_hundreds)}: " in cents.alert
+    typo = outcomes["units_typed_in_hundreds"]
+    assert typo.exit_code == 0, typo.alert[:3000]
+    assert not_passed(typo) == {"negative-stock": "warning", "units-jumps": "warning"}
+    [jump] = [check for check in typo.quality["checks"] if check["key"] == "units-jumps"]
+    assert " 600 units, at most " in jump["detail"]
+    assert "(3847)" in jump["detail"]
+
+
+def test_a_year_with_a_december_peak_holds_no_month(outcomes):
+    season = [outcomes[f"season_{month:02d}"] for month in SEASON]
+    assert [outcome.exit_code for outcome in season] == [0] * 12
+    december = season[-1]
+    assert december.quality["turnover"] > 2.5 * season[6].quality["turnover"]  # December against July
+    assert not_passed(december).get("turnover") in (None, "warning")
 
 
 def test_a_failed_gate_is_recorded_in_the_lake_and_alerted_as_a_table(outcomes):

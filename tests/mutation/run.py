@@ -30,6 +30,9 @@ UNIT = [
     "tests/test_deliverables.py",
     "tests/test_history.py",
     "tests/test_figures.py",
+    "tests/test_releases.py",
+    "tests/test_signals.py",
+    "tests/admin/test_accept.py",
     # The rules Excel enforces on the list sheets' hand-rendered XML (the other list tests use lenient readers).
     "tests/test_list_sheets.py::test_every_sheet_keeps_the_rules_excel_enforces_which_lenient_readers_forgive",
 ]
@@ -249,6 +252,87 @@ MUTANTS = [
         '"figures_version": FIGURES_VERSION}',
         "}",
         "figures recorded before the profile read as current (then misread)",
+    ),
+    # The history checks.
+    Mutant(
+        "bottleneck/history.py",
+        "    median = statistics.median(values)\n",
+        "    median = statistics.mean(values)\n",
+        "bands centred on the mean of the months before (one odd month drags it)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "low = centre - max(bounds.fall[level] / 100 * centre, bounds.mads[level] * spread)",
+        "low = centre - max(bounds.rise[level] / 100 * centre, bounds.mads[level] * spread)",
+        "a fall allowed as much as a rise (a cut export passes)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "high = centre + max(bounds.rise[level] / 100 * centre, bounds.mads[level] * spread)",
+        "high = centre + max(bounds.fall[level] / 100 * centre, bounds.mads[level] * spread)",
+        "a rise allowed no more than a fall (a December held)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "spread = MAD_SCALE * statistics.median(deviations) if len(values) >= MIN_MONTHS_FOR_MADS else 0.0",
+        "spread = 0.0",
+        "bands never widened by how much a figure moves (median absolute deviation)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "if last_year is None or not error[0] <= last_year <= error[1]:",
+        "if True:",
+        "the same month a year before ignored (every December warns)",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        "if last_year is None or not error[0] <= last_year <= error[1]:",
+        "if last_year is None:",
+        "a fault of a year before widens the band",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        'usable = [record for record in records if not reasons[record["month"]]]',
+        'usable = [record for record in records if record.get("profile")]',
+        "a month that lost its own rows in the join used as a reference",
+    ),
+    Mutant(
+        "bottleneck/history.py",
+        'return reason.removeprefix(f"{label}: ").removeprefix(f"{label} ")',
+        'return ""',
+        "a month without figures taken into the history",
+    ),
+    # The deliberate release.
+    Mutant(
+        "bottleneck/admin/accept.py",
+        'if check.get("kind") != PLAUSIBILITY:',
+        "if False:",
+        "accept releases a check of the month's own consistency",
+    ),
+    Mutant(
+        "bottleneck/releases.py",
+        'if latest["observed"] == check.observed and latest["raw_sha256"] == exports:',
+        "if True:",
+        "a release applied whatever the check observes now, on whatever exports",
+    ),
+    Mutant(
+        "bottleneck/releases.py",
+        "if check.passed or check.kind != PLAUSIBILITY:",
+        "if check.passed:",
+        "a release record applied to a consistency check",
+    ),
+    # Wine by wine.
+    Mutant(
+        "bottleneck/signals.py",
+        "(ratio > factor) | (ratio < 1 / factor)",
+        "(ratio > factor)",
+        "a price that fell to a fraction of the month before's not signalled",
+    ),
+    Mutant(
+        "bottleneck/signals.py",
+        '& (now["total_sales"] > factor * now["best"])',
+        '& (now["total_sales"] > factor * now["total_sales"])',
+        "units far beyond a wine's own history never signalled",
     ),
 ]
 

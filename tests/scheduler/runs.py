@@ -5,8 +5,11 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from bottleneck import demo, lake
 
@@ -32,16 +35,33 @@ def environment(lake_url: str, config: Path, extra: dict | None = None) -> dict:
     return env
 
 
-def start(args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
-    """`bottleneck-run ARGS` (as `python -m bottleneck`), its output in text pipes."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bottleneck", *args],
-        env=env,
-        cwd=cwd,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+@dataclass
+class Started:
+    """A `bottleneck-run` process whose output goes to files: a pipe that nothing reads until the process ends
+    fills with its log (64 KB) and stops it mid-write."""
+
+    process: subprocess.Popen
+    stdout: IO[str]
+    stderr: IO[str]
+
+    def finished(self, timeout: float) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) once the process ends."""
+        code = self.process.wait(timeout=timeout)
+        texts = []
+        for stream in (self.stdout, self.stderr):
+            stream.seek(0)
+            texts.append(stream.read())
+            stream.close()
+        return code, texts[0], texts[1]
+
+
+def start(args: list[str], env: dict, cwd: Path) -> Started:
+    """`bottleneck-run ARGS` (as `python -m bottleneck`), its output in temporary files."""
+    stdout, stderr = (tempfile.TemporaryFile("w+", dir=cwd) for _ in range(2))  # noqa: SIM115 - closed by finished()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bottleneck", *args], env=env, cwd=cwd, text=True, stdout=stdout, stderr=stderr
     )
+    return Started(process, stdout, stderr)
 
 
 def run(args: list[str], env: dict, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:

@@ -36,7 +36,7 @@ def test_three_workers_share_a_six_month_backfill(luigid, s3_lake, s3_env, smtp_
     env = runs.environment(s3_lake, config, s3_env)
 
     workers = [runs.start(BACKFILL, env, tmp_path) for _ in range(3)]
-    outcomes = [(worker.wait(timeout=240), *worker.communicate()) for worker in workers]
+    outcomes = [worker.finished(timeout=240) for worker in workers]
 
     for code, _, log in outcomes:
         assert code == 0, log[-4000:]

@@ -156,7 +156,7 @@ def test_two_local_runs_of_a_month_at_once_both_succeed_with_one_email(smtp_serv
         runs.start(["RunMonth", "--month", "2020-06", "--local-scheduler", "--workers", "2"], env, tmp_path)
         for _ in range(2)
     ]
-    outcomes = [(run.wait(timeout=180), *run.communicate()) for run in both]
+    outcomes = [run.finished(timeout=180) for run in both]
 
     for code, _, log in outcomes:
         assert code == 0, log[-3000:]
