@@ -288,12 +288,17 @@ def summary(runs: list[Run], expected_by_scale: dict[int, dict]) -> list[dict]:
     return rows
 
 
+def _markdown(header: str, rows: list[str]) -> str:
+    """A Markdown table: its header, the separator line under it, its rows."""
+    return "\n".join([header, "|" + "---|" * (header.count("|") - 1), *rows])
+
+
 def table(rows: list[dict]) -> str:
     header = (
         "| scale | input rows | pipeline wall s | cpu s | peak RSS MB | baseline wall s | cpu s | peak RSS MB "
         "| wall ratio | cpu ratio | RSS ratio | pipeline µs/row (wall, cpu) | baseline µs/row (wall, cpu) |"
     )
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines = []
     for row in rows:
         p, b, r = row["pipeline"], row["baseline"], row["ratio"]
         lines.append(
@@ -303,7 +308,7 @@ def table(rows: list[dict]) -> str:
             f"| {p['wall_us_per_row']:.1f}, {p['cpu_us_per_row']:.1f} "
             f"| {b['wall_us_per_row']:.1f}, {b['cpu_us_per_row']:.1f} |"
         )
-    return "\n".join(lines)
+    return _markdown(header, lines)
 
 
 def both_baselines_table(rows: list[dict]) -> str:
@@ -312,7 +317,7 @@ def both_baselines_table(rows: list[dict]) -> str:
         "| scale | pipeline wall s | peak RSS MB | naive, openpyxl: wall s | RSS MB | x faster | x memory "
         "| naive, xlsxwriter: wall s | RSS MB | x faster | x memory |"
     )
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines = []
     for row in rows:
         cells = [f"{row['scale']}", f"{row['pipeline']['wall_s']:.2f}", f"{row['pipeline']['peak_rss_mb']:.0f}"]
         for kind, ratio in (("baseline", "ratio"), ("stronger", "ratio_stronger")):
@@ -326,7 +331,7 @@ def both_baselines_table(rows: list[dict]) -> str:
             else:
                 cells += ["-"] * 4
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return _markdown(header, lines)
 
 
 def targets(rows: list[dict]) -> list[str]:
